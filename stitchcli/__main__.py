@@ -1,0 +1,5 @@
+"""Entry point for ``python -m stitchcli``."""
+
+from stitchcli.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""Anchor set files: which source rows are the anchors, and how to read that source again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from stitchcli import store
+from stitchcli.data import Dataset, ReadOptions, load_dataset
+from stitchcli.errors import StitchError
+
+
+@dataclass
+class AnchorSet:
+    """K row indices into one dataset source, with that source's identity."""
+
+    indices: torch.Tensor
+    source: str
+    split: str
+    dataset_fingerprint: str
+    fingerprint: str
+    strategy: str
+    seed: int
+    read_options: ReadOptions
+    label_names: list[str]
+
+    def load_source(self) -> Dataset:
+        """Read the anchors' source again and check it is the same content."""
+        if not self.source.startswith("hf:") and not Path(self.source).exists():
+            raise StitchError(
+                f"the anchors' source {self.source} is missing",
+                hint="anchors are rows of that file; run from the directory the anchors were "
+                "made in, or recreate them with `stitch anchors`.",
+            )
+        dataset = load_dataset(self.source, self.read_options)
+        if dataset.fingerprint != self.dataset_fingerprint:
+            raise StitchError(
+                f"the anchors' source {self.source} changed since the anchors were chosen "
+                f"(fingerprint {dataset.fingerprint}, anchors expect {self.dataset_fingerprint})",
+                hint="recreate the anchors with `stitch anchors`.",
+            )
+        if int(self.indices.max()) >= len(dataset):
+            raise StitchError(f"anchor index out of range for {self.source}")
+        return dataset
+
+
+def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> None:
+    store.save(
+        path,
+        "anchors",
+        {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64)},
+        {
+            "dataset": anchors.source,
+            "split": anchors.split,
+            "dataset_fingerprint": anchors.dataset_fingerprint,
+            "anchors_fingerprint": anchors.fingerprint,
+            "strategy": anchors.strategy,
+            "seed": str(anchors.seed),
+            "num_anchors": str(len(anchors.indices)),
+            "label_names": anchors.label_names,
+            **anchors.read_options.as_metadata(),
+            **extra,
+        },
+    )
+
+
+def load_anchor_set(path: Path) -> AnchorSet:
+    file = store.load(path, kind="anchors")
+    meta = file.metadata
+    try:
+        return AnchorSet(
+            indices=file.require("indices").to(torch.long),
+            source=meta["dataset"],
+            split=meta["split"],
+            dataset_fingerprint=meta["dataset_fingerprint"],
+            fingerprint=meta["anchors_fingerprint"],
+            strategy=meta["strategy"],
+            seed=int(meta["seed"]),
+            read_options=ReadOptions(
+                split=meta["split"],
+                text_column=meta.get("text_column", "text"),
+                label_column=meta.get("label_column", "label"),
+                image_column=meta.get("image_column", "image"),
+            ),
+            label_names=json.loads(meta.get("label_names", "[]")),
+        )
+    except (KeyError, ValueError) as exc:
+        raise StitchError(f"anchor file {path} is missing metadata ({exc})") from None
+
+
+def choose_anchors(
+    dataset: Dataset, k: int, strategy: str, seed: int, embeddings_path: Path | None,
+    read_options: ReadOptions,
+) -> tuple[AnchorSet, torch.Tensor, dict]:
+    """Pick anchors among ``dataset``'s rows; fps/kmeans look at one encoder's embeddings."""
+    from stitchcli.anchors import anchor_set_fingerprint, select_anchors
+
+    labels = torch.tensor(dataset.labels, dtype=torch.long)
+    rows = torch.arange(len(dataset))
+    vectors = None
+    extra: dict = {}
+    if embeddings_path is not None:
+        file = store.load(embeddings_path, kind="embeddings")
+        theirs = file.metadata.get("dataset_fingerprint")
+        if theirs != dataset.fingerprint:
+            raise StitchError(
+                f"{embeddings_path} embeds another dataset (fingerprint {theirs}) than "
+                f"{dataset.source} ({dataset.fingerprint})",
+                hint="pass the embeddings of the same train file.",
+            )
+        rows = file.require("indices").long()
+        vectors = file.require("embeddings")
+        labels = labels[rows]
+        extra["embeddings_encoder"] = file.metadata.get("encoder")
+    positions = select_anchors(strategy, k, labels, vectors, seed)
+    indices = rows[positions]
+    anchor_set = AnchorSet(
+        indices=indices, source=dataset.source, split=dataset.split,
+        dataset_fingerprint=dataset.fingerprint,
+        fingerprint=anchor_set_fingerprint(dataset.fingerprint, indices),
+        strategy=strategy, seed=seed, read_options=read_options, label_names=dataset.label_names,
+    )
+    return anchor_set, labels[positions], extra
+
+
+def anchor_rows_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
+    """The anchors' embeddings taken from ``file`` if it embeds the anchors' rows, else None."""
+    if file.metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
+        return None
+    indices = file.require("indices").tolist()
+    where = {row: position for position, row in enumerate(indices)}
+    if not all(int(i) in where for i in anchors.indices.tolist()):
+        return None
+    positions = torch.tensor([where[int(i)] for i in anchors.indices.tolist()], dtype=torch.long)
+    return file.require("embeddings")[positions]

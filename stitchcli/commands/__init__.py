@@ -1,0 +1,1 @@
+"""Thin subcommand modules: parse flags, call the core, print results."""

@@ -1,0 +1,71 @@
+"""``stitch anchors``: choose anchor samples (indices into the train source) shared by all encoders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import (
+    DatasetOpt,
+    ImageColumnOpt,
+    JsonOpt,
+    LabelColumnOpt,
+    OutOpt,
+    QuietOpt,
+    SeedOpt,
+    SplitOpt,
+    TextColumnOpt,
+)
+
+
+def anchors(
+    dataset: DatasetOpt,
+    num: Annotated[int, typer.Option("--num", "-k", help="Number of anchors K.")],
+    out: OutOpt,
+    strategy: Annotated[str, typer.Option(
+        help="random, stratified (round-robin over classes), fps or kmeans (these two need "
+        "--embeddings).")] = "random",
+    embeddings: Annotated[Path | None, typer.Option(
+        help="One encoder's embeddings of the same train source (for fps and kmeans).")] = None,
+    seed: SeedOpt = 0,
+    split: SplitOpt = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    image_column: ImageColumnOpt = "image",
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Choose K anchor samples from the train source; every encoder then uses the same ones."""
+    import json
+    from collections import Counter
+
+    from stitchcli import store
+    from stitchcli.anchor_set import choose_anchors, save_anchor_set
+    from stitchcli.anchors import get_strategy
+    from stitchcli.console import log
+    from stitchcli.data import ReadOptions, load_dataset
+
+    get_strategy(strategy)
+    store.check_writable(out)
+    read = ReadOptions(split, text_column, label_column, image_column)
+    data = load_dataset(dataset, read)
+    anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings, read)
+    save_anchor_set(out, anchor_set, labels, extra)
+    counts = Counter(data.label_names[i] for i in labels.tolist())
+    summary = {
+        "anchors": str(out), "num_anchors": len(anchor_set.indices), "strategy": strategy,
+        "seed": seed, "dataset": data.source, "anchors_fingerprint": anchor_set.fingerprint,
+        "per_class": dict(sorted(counts.items())),
+    }
+    if json_output:
+        typer.echo(json.dumps(summary))
+    elif not quiet:
+        log(f"[green]wrote[/] {out}: {summary['num_anchors']} {strategy} anchors from {data.source} "
+            f"(anchor set {anchor_set.fingerprint}; per class: "
+            + ", ".join(f"{k} {v}" for k, v in summary["per_class"].items()) + ")")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("anchors")(anchors)

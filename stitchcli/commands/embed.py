@@ -1,0 +1,78 @@
+"""``stitch embed``: encode a dataset with one encoder into an embeddings file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import (
+    CenterOpt,
+    DatasetOpt,
+    ImageColumnOpt,
+    LabelColumnOpt,
+    OutOpt,
+    QuietOpt,
+    SimilarityOpt,
+    SplitOpt,
+    TextColumnOpt,
+)
+
+MODEL = "Model"
+
+
+def embed(
+    encoder: Annotated[str, typer.Option(
+        "--encoder", "-e", help="hf:<hub id or model dir> or timm:<model name>.",
+        rich_help_panel=MODEL)],
+    dataset: DatasetOpt,
+    out: OutOpt,
+    split: SplitOpt = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    image_column: ImageColumnOpt = "image",
+    pooling: Annotated[str | None, typer.Option(
+        help="mean (masked, default for hf:), cls or pooler; timm: mean/cls override the "
+        "model's own pooling.", rich_help_panel=MODEL)] = None,
+    max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
+    batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)] = "auto",
+    dtype: Annotated[str, typer.Option(help="float32, float16 or bfloat16.", rich_help_panel=MODEL)] = "float32",
+    weights: Annotated[Path | None, typer.Option(
+        help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
+        rich_help_panel=MODEL)] = None,
+    limit: Annotated[int | None, typer.Option(help="Embed only the first N samples.")] = None,
+    trust_remote_code: Annotated[bool, typer.Option(
+        "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
+        rich_help_panel=MODEL)] = False,
+    anchors: Annotated[Path | None, typer.Option(
+        help="Anchor set from `stitch anchors`: also store anchor embeddings and relative vectors.")] = None,
+    similarity: SimilarityOpt = "cosine",
+    center: CenterOpt = False,
+    chunk_size: Annotated[int, typer.Option(
+        help="Samples per saved chunk: an interrupted run resumes from the last chunk.")] = 1024,
+    no_resume: Annotated[bool, typer.Option("--no-resume", help="Ignore saved partial results.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Embed a dataset with an encoder and cache the vectors (+ relative vectors) to safetensors."""
+    from stitchcli.console import log
+    from stitchcli.data import ReadOptions
+    from stitchcli.embed_job import EmbedRequest, run_embed
+    from stitchcli.encoders import EncoderOptions
+
+    meta = run_embed(EmbedRequest(
+        encoder=encoder, dataset=dataset, out=out,
+        read=ReadOptions(split, text_column, label_column, image_column),
+        encoder_options=EncoderOptions(pooling, max_length, device, dtype, weights,
+                                       trust_remote_code),
+        batch_size=batch_size, limit=limit, anchors=anchors, similarity=similarity,
+        center=center, chunk_size=chunk_size, resume=not no_resume, quiet=quiet,
+    ))
+    if not quiet:
+        extra = f", relative to {meta['num_anchors']} anchors" if "num_anchors" in meta else ""
+        log(f"[green]wrote[/] {out}: {meta['num_samples']} × {meta['dim']} from {meta['encoder']}{extra}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("embed")(embed)

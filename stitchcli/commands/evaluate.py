@@ -1,0 +1,57 @@
+"""``stitch evaluate``: every head on every embeddings file, zero-shot, as a table or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import JsonOpt
+
+
+def evaluate(
+    head: Annotated[list[Path], typer.Option("--head", help="Head file (repeatable).")],
+    embeddings: Annotated[list[Path], typer.Option(
+        "--embeddings", help="Test embeddings file (repeatable).")],
+    json_output: JsonOpt = False,
+    fail_under: Annotated[float | None, typer.Option(
+        help="Exit with code 3 if any accuracy is below this (after printing).", min=0.0, max=1.0)] = None,
+    skip_incompatible: Annotated[bool, typer.Option(
+        "--skip-incompatible", help="Leave out pairs that cannot run (e.g. an absolute head on "
+        "an encoder of another width) instead of failing.")] = False,
+) -> None:
+    """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
+    import json
+
+    from stitchcli import store
+    from stitchcli.console import log, stdout
+    from stitchcli.errors import IncompatibleError
+    from stitchcli.evaluation import evaluate as evaluate_pair
+    from stitchcli.heads import load_head
+    from stitchcli.report import results_table
+
+    heads = [load_head(path) for path in head]
+    files = [store.load(path, kind="embeddings") for path in embeddings]
+    results = []
+    for loaded in heads:
+        for file in files:
+            try:
+                results.append(evaluate_pair(loaded, file))
+            except IncompatibleError as exc:
+                if not skip_incompatible:
+                    raise
+                log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
+    if json_output:
+        typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
+    else:
+        stdout.print(results_table(results))
+    if fail_under is not None and any(r.accuracy < fail_under for r in results):
+        worst = min(results, key=lambda r: r.accuracy)
+        log(f"[red]accuracy {worst.accuracy:.4f} ({worst.head} × {worst.embeddings}) is below "
+            f"--fail-under {fail_under}[/]")
+        raise typer.Exit(3)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)

@@ -1,0 +1,47 @@
+"""``stitch info``: metadata and tensor shapes of any stitchcli file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import JsonOpt
+
+
+def info(
+    file: Annotated[Path, typer.Argument(help="A .safetensors file written by stitch.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Show a file's kind, metadata and tensor shapes."""
+    import json
+
+    from rich.table import Table
+    from safetensors import safe_open
+
+    from stitchcli import store
+    from stitchcli.console import stdout
+
+    metadata = store.read_metadata(file)
+    store.load(file)  # validates format, kind and every tensor
+    with safe_open(str(file), framework="pt") as handle:
+        shapes = {name: {"shape": list(handle.get_slice(name).get_shape()),
+                         "dtype": str(handle.get_slice(name).get_dtype())}
+                  for name in handle.keys()}  # noqa: SIM118
+    if json_output:
+        typer.echo(json.dumps({"file": str(file), "kind": metadata.get("kind"),
+                               "metadata": metadata, "tensors": shapes}, indent=2))
+        return
+    table = Table(title=f"{file} ({metadata.get('kind')})", show_header=True)
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(metadata.items()):
+        table.add_row(key, value)
+    for name, spec in shapes.items():
+        table.add_row(f"[cyan]tensor[/] {name}", f"{spec['dtype']} {spec['shape']}")
+    stdout.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)

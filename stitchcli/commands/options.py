@@ -1,0 +1,33 @@
+"""Option types shared by several subcommands (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DATA = "Dataset"
+OUTPUT = "Output"
+
+DatasetOpt = Annotated[str, typer.Option(
+    "--dataset", "-d", help="CSV/TSV/JSONL file, image folder, .npz, IDX file, or hf:<name>[:<config>].",
+    rich_help_panel=DATA)]
+SplitOpt = Annotated[str | None, typer.Option(
+    help="Split name (hub datasets); for a local file, the name stored in metadata "
+    "(default: the file's stem).", rich_help_panel=DATA)]
+TextColumnOpt = Annotated[str, typer.Option(help="Column holding the text.", rich_help_panel=DATA)]
+LabelColumnOpt = Annotated[str, typer.Option(help="Column holding the label.", rich_help_panel=DATA)]
+ImageColumnOpt = Annotated[str, typer.Option(
+    help="Column holding the image (hub datasets).", rich_help_panel=DATA)]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output .safetensors file.",
+                                      rich_help_panel=OUTPUT)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for scripts.",
+                                       rich_help_panel=OUTPUT)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.",
+                                        rich_help_panel=OUTPUT)]
+SimilarityOpt = Annotated[str, typer.Option(
+    help="Similarity of samples to anchors: cosine, angular, euclidean, l1 or linf.")]
+CenterOpt = Annotated[bool, typer.Option(
+    "--center", help="Subtract the anchors' mean from samples and anchors first.")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed.")]

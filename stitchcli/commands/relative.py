@@ -1,0 +1,37 @@
+"""``stitch relative``: recompute relative vectors of an embeddings file without the encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import CenterOpt, QuietOpt, SimilarityOpt
+
+
+def relative(
+    embeddings: Annotated[Path, typer.Option(help="Embeddings file from `stitch embed`.")],
+    anchors: Annotated[Path, typer.Option(help="Anchor set from `stitch anchors`.")],
+    similarity: SimilarityOpt = "cosine",
+    center: CenterOpt = False,
+    anchor_embeddings_from: Annotated[Path | None, typer.Option(
+        help="The same encoder's train embeddings, if they hold the anchor rows and the file "
+        "has no anchor embeddings of its own.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output file (default: rewrite the input in place, atomically).")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Recompute relative vectors with another similarity or centering, no encoder needed."""
+    from stitchcli.console import log
+    from stitchcli.relative_job import recompute_relative
+
+    target = out or embeddings
+    meta = recompute_relative(embeddings, anchors, similarity, center, anchor_embeddings_from, target)
+    if not quiet:
+        log(f"[green]wrote[/] {target}: relative vectors ({meta['similarity']}"
+            f"{', centered' if center else ''}) against {meta['num_anchors']} anchors")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("relative")(relative)

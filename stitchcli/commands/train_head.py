@@ -1,0 +1,52 @@
+"""``stitch train-head``: train a classifier head on one encoder's relative (or absolute) vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import JsonOpt, OutOpt, QuietOpt, SeedOpt
+
+
+def train_head(
+    embeddings: Annotated[Path, typer.Option(help="Train embeddings file from `stitch embed`.")],
+    out: OutOpt,
+    space: Annotated[str, typer.Option(
+        help="relative (zero-shot stitchable) or absolute (the baseline on raw embeddings).")] = "relative",
+    arch: Annotated[str, typer.Option(help="linear or mlp.")] = "mlp",
+    hidden: Annotated[int, typer.Option(help="Hidden width of the mlp head.")] = 768,
+    activation: Annotated[str, typer.Option(help="silu, tanh, relu or gelu (mlp).")] = "silu",
+    epochs: Annotated[int, typer.Option(help="Passes over the train file.")] = 20,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
+    weight_decay: Annotated[float, typer.Option(help="Adam weight decay.")] = 0.0,
+    seed: SeedOpt = 0,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a head on one embeddings file; it can then be evaluated on any encoder's file."""
+    import json
+
+    from stitchcli import store
+    from stitchcli.console import log
+    from stitchcli.heads import save_head
+    from stitchcli.training import TrainRequest
+    from stitchcli.training import train_head as train
+
+    store.check_writable(out)
+    head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
+                              weight_decay, seed, quiet=quiet or json_output))
+    save_head(out, head)
+    summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": arch,
+               "train_accuracy": float(head.metadata["train_accuracy"])}
+    if json_output:
+        typer.echo(json.dumps(summary))
+    elif not quiet:
+        log(f"[green]wrote[/] {out}: {space} {arch} head on {head.encoder}, "
+            f"train accuracy {summary['train_accuracy']:.3f}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-head")(train_head)

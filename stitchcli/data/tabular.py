@@ -1,0 +1,106 @@
+"""Text datasets from CSV, TSV and JSONL files with a text column and a label column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
+from stitchcli.errors import StitchError
+from stitchcli.store import fingerprint
+
+SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
+
+
+def _read_text(path: Path) -> tuple[str, bytes]:
+    if not path.is_file():
+        raise StitchError(f"dataset not found: {path}")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise StitchError(f"dataset {path} is empty")
+    try:
+        return raw.decode("utf-8-sig"), raw
+    except UnicodeDecodeError as exc:
+        raise StitchError(
+            f"dataset {path} is not UTF-8 text (byte {exc.start})",
+            hint="convert it, e.g. iconv -f latin1 -t utf-8",
+        ) from None
+
+
+def _rows_from_delimited(text: str, delimiter: str, path: Path) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise StitchError(f"dataset {path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    if not reader.fieldnames:
+        raise StitchError(f"dataset {path} has no header row")
+    if not rows:
+        raise StitchError(f"dataset {path} has a header but no rows")
+    return rows
+
+
+def _rows_from_jsonl(text: str, path: Path) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise StitchError(f"dataset {path} line {number} is not valid JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise StitchError(f"dataset {path} line {number} is not a JSON object")
+        rows.append(row)
+    if not rows:
+        raise StitchError(f"dataset {path} has no rows")
+    return rows
+
+
+def _column(rows: list[dict], name: str, kind: str, path: Path, flag: str) -> list:
+    available = list(rows[0].keys())
+    if name not in available:
+        raise StitchError(
+            f"dataset {path} has no {kind} column '{name}' (columns: {', '.join(map(str, available))})",
+            hint=f"choose one with {flag}.",
+        )
+    values = []
+    for number, row in enumerate(rows):
+        if row.get(name) is None:
+            raise StitchError(f"dataset {path} row {number} has no value in column '{name}'")
+        values.append(row[name])
+    return values
+
+
+def load_tabular(source: str, options: ReadOptions) -> Dataset:
+    path = Path(source)
+    text, raw = _read_text(path)
+    suffix = path.suffix.lower()
+    delimiter = SUFFIXES[suffix]
+    rows = _rows_from_jsonl(text, path) if delimiter is None else _rows_from_delimited(
+        text, delimiter, path
+    )
+    texts = [str(v) for v in _column(rows, options.text_column, "text", path, "--text-column")]
+    raw_labels = _column(rows, options.label_column, "label", path, "--label-column")
+    labels, names = encode_labels(raw_labels, f"dataset {path}")
+    return Dataset(
+        source=str(path),
+        split=options.split or default_split(source),
+        modality="text",
+        labels=labels,
+        label_names=names,
+        fingerprint=fingerprint(raw),
+        get_sample=texts.__getitem__,
+    )
+
+
+register_source(
+    DatasetSource(
+        name="table",
+        description=".csv, .tsv or .jsonl with text and label columns",
+        matches=lambda s: not s.startswith("hf:") and Path(s).suffix.lower() in SUFFIXES,
+        load=load_tabular,
+    )
+)

@@ -1,0 +1,140 @@
+"""One ``stitch embed`` run: dataset + encoder (+ anchors) -> an embeddings file, resumably."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from stitchcli import store
+from stitchcli.anchor_set import load_anchor_set
+from stitchcli.console import log, progress, rate_column
+from stitchcli.data import ReadOptions, load_dataset
+from stitchcli.embedding import count_resumed, embed_rows
+from stitchcli.encoders import EncoderOptions, load_encoder
+from stitchcli.errors import StitchError
+from stitchcli.relative import get_similarity, relative_projection
+from stitchcli.resume import ChunkStore, partial_dir_for
+
+
+@dataclass
+class EmbedRequest:
+    """Everything ``stitch embed`` was asked to do."""
+
+    encoder: str
+    dataset: str
+    out: Path
+    read: ReadOptions
+    encoder_options: EncoderOptions
+    batch_size: int = 32
+    limit: int | None = None
+    anchors: Path | None = None
+    similarity: str = "cosine"
+    center: bool = False
+    chunk_size: int = 1024
+    resume: bool = True
+    quiet: bool = False
+
+
+def run_embed(request: EmbedRequest) -> dict:
+    """Embed and write ``request.out``; returns the written metadata."""
+    if request.batch_size <= 0:
+        raise StitchError(f"--batch-size must be positive, got {request.batch_size}")
+    if request.limit is not None and request.limit <= 0:
+        raise StitchError(f"--limit must be positive, got {request.limit}")
+    if request.chunk_size <= 0:
+        raise StitchError(f"--chunk-size must be positive, got {request.chunk_size}")
+    out = store.check_writable(request.out)
+    if request.anchors is not None:
+        get_similarity(request.similarity)
+    dataset = load_dataset(request.dataset, request.read)
+    rows = list(range(len(dataset) if request.limit is None else min(request.limit, len(dataset))))
+    anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
+    anchor_source = anchor_set.load_source() if anchor_set is not None else None
+
+    encoder = load_encoder(request.encoder, request.encoder_options)
+    run_key = store.fingerprint(json.dumps({
+        "encoder": request.encoder,
+        "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
+        "weights": _file_identity(request.encoder_options.weights),
+        "dataset": dataset.fingerprint,
+        "rows": len(rows),
+        "read": asdict(request.read),
+        "batch_size": request.batch_size,
+        "chunk_size": request.chunk_size,
+        "anchors": anchor_set.fingerprint if anchor_set else None,
+    }, sort_keys=True))
+    chunks = ChunkStore(partial_dir_for(out), run_key, resume=request.resume)
+
+    anchor_embeddings = None
+    with progress(rate_column(), quiet=request.quiet) as bar:
+        if anchor_set is not None:
+            anchor_rows = anchor_set.indices.tolist()
+            anchor_embeddings = _embed_with_bar(
+                bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks
+            )
+        embeddings = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
+
+    metadata = {
+        "encoder": encoder.spec,
+        "pooling": encoder.pooling,
+        "modality": encoder.modality,
+        "max_length": str(request.encoder_options.max_length),
+        "dtype": request.encoder_options.dtype,
+        "dataset": dataset.source,
+        "split": dataset.split,
+        "dataset_fingerprint": dataset.fingerprint,
+        "label_names": dataset.label_names,
+        "num_samples": str(len(rows)),
+        "dim": str(embeddings.shape[1]),
+        **request.read.as_metadata(),
+    }
+    tensors = {
+        "embeddings": embeddings,
+        "labels": torch.tensor([dataset.labels[r] for r in rows], dtype=torch.int64),
+        "indices": torch.tensor(rows, dtype=torch.int64),
+    }
+    if anchor_set is not None:
+        tensors["anchor_embeddings"] = anchor_embeddings
+        tensors["relative"] = relative_projection(
+            embeddings, anchor_embeddings, request.similarity, request.center
+        )
+        metadata.update(relative_metadata(
+            anchor_set.fingerprint, request.similarity, request.center, len(anchor_set.indices)
+        ))
+        metadata["anchors_dataset"] = anchor_set.source
+        metadata["anchors_dataset_fingerprint"] = anchor_set.dataset_fingerprint
+    store.save(out, "embeddings", tensors, metadata)
+    chunks.remove()
+    return metadata
+
+
+def relative_metadata(anchors_fingerprint: str, similarity: str, center: bool, k: int) -> dict:
+    """The metadata that says how ``relative`` was computed; heads must match it exactly."""
+    return {
+        "anchors_fingerprint": anchors_fingerprint,
+        "similarity": similarity,
+        "center": "true" if center else "false",
+        "num_anchors": str(k),
+    }
+
+
+def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> torch.Tensor:
+    group = "anchors" if label == "anchors" else "data"
+    resumed = count_resumed(chunks, group, len(rows), request.batch_size, request.chunk_size)
+    if resumed:
+        log(f"resuming {label}: {resumed}/{len(rows)} samples already done")
+    task = bar.add_task(label, total=len(rows), completed=resumed)
+    return embed_rows(
+        encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
+        on_progress=lambda n: bar.advance(task, n),
+    )
+
+
+def _file_identity(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    stat = Path(path).stat() if Path(path).exists() else None
+    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}" if stat else str(path)

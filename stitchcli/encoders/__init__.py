@@ -1,0 +1,78 @@
+"""Encoder sources: a registry from spec prefixes (``hf:``, ``timm:``) to loaders."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from stitchcli.errors import StitchError
+
+
+@dataclass
+class EncoderOptions:
+    """Everything about how an encoder is loaded and run, apart from its spec."""
+
+    pooling: str | None = None  # None: the source's own default
+    max_length: int = 256
+    device: str = "auto"
+    dtype: str = "float32"
+    weights: Path | None = None
+    trust_remote_code: bool = False
+
+
+class Encoder(Protocol):
+    """A frozen model that maps a batch of samples to one float32 CPU vector each."""
+
+    spec: str
+    modality: str  # "text" or "image"
+    pooling: str
+
+    def embed(self, samples: list[Any]) -> Any:  # torch.Tensor [B, D]
+        ...
+
+
+Loader = Callable[[str, EncoderOptions], Encoder]
+
+# Built-in loaders are named, not imported, so that start-up stays light.
+_BUILTIN: dict[str, str] = {
+    "hf": "stitchcli.encoders.hf:load_hf_encoder",
+    "timm": "stitchcli.encoders.timm_source:load_timm_encoder",
+}
+_REGISTERED: dict[str, Loader] = {}
+
+
+def register_encoder_source(prefix: str, loader: Loader) -> None:
+    """Make ``<prefix>:<target>`` specs load through ``loader(target, options)``."""
+    _REGISTERED[prefix] = loader
+
+
+def encoder_prefixes() -> list[str]:
+    return sorted(set(_BUILTIN) | set(_REGISTERED))
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``hf:bert-base-cased`` -> ("hf", "bert-base-cased"), with a clear error otherwise."""
+    prefix, sep, target = spec.partition(":")
+    known = ", ".join(f"{p}:" for p in encoder_prefixes())
+    if not sep or not target:
+        raise StitchError(
+            f"encoder spec {spec!r} has no source prefix",
+            hint=f"write it as <source>:<model>, with source one of {known} (e.g. hf:{spec}).",
+        )
+    if prefix not in _BUILTIN and prefix not in _REGISTERED:
+        raise StitchError(f"unknown encoder source {prefix!r} in {spec!r}", hint=f"known: {known}")
+    return prefix, target
+
+
+def load_encoder(spec: str, options: EncoderOptions | None = None) -> Encoder:
+    """Resolve ``spec`` through the registry and load the model, ready for inference."""
+    prefix, target = parse_spec(spec)
+    options = options or EncoderOptions()
+    loader = _REGISTERED.get(prefix)
+    if loader is None:
+        module, _, name = _BUILTIN[prefix].partition(":")
+        loader = getattr(importlib.import_module(module), name)
+    return loader(target, options)

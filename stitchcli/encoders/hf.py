@@ -1,0 +1,113 @@
+"""``hf:`` encoders: transformers ``AutoModel`` with a tokenizer (text) or image processor (vision)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from stitchcli.devices import resolve_device, resolve_dtype
+from stitchcli.encoders import EncoderOptions
+from stitchcli.encoders.pooling import get_pooling
+from stitchcli.errors import StitchError
+
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")
+
+
+class HFEncoder:
+    """A frozen transformers model with its preprocessing and pooling."""
+
+    def __init__(self, target: str, model, preprocess, modality: str, pooling: str,
+                 max_length: int, device: torch.device, dtype: torch.dtype) -> None:
+        self.spec = f"hf:{target}"
+        self.model = model
+        self.preprocess = preprocess
+        self.modality = modality
+        self.pooling = pooling
+        self.max_length = max_length
+        self.device = device
+        self.dtype = dtype
+        self._pool = get_pooling(pooling)
+
+    @torch.inference_mode()
+    def embed(self, samples: list) -> torch.Tensor:
+        if self.modality == "text":
+            batch = self.preprocess(
+                [str(s) for s in samples], padding=True, truncation=True,
+                max_length=self.max_length, return_tensors="pt",
+            )
+        else:
+            from stitchcli.data.images import to_rgb
+
+            batch = self.preprocess(images=[to_rgb(s) for s in samples], return_tensors="pt")
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        if "pixel_values" in batch:
+            batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
+        outputs = self.model(**batch)
+        pooled = self._pool(outputs, batch.get("attention_mask"))
+        return pooled.float().cpu()
+
+
+def _check_local_dir(target: str) -> None:
+    path = Path(target)
+    if not path.exists():
+        # Looks like a path (./x, /x, x/y/z) but is not there: say so rather than asking the hub.
+        if target.startswith((".", "/", "~")) or target.count("/") > 1:
+            raise StitchError(f"model directory not found: {target}")
+        return
+    if not path.is_dir():
+        raise StitchError(f"{target} is a file; hf: encoders need a model directory or hub id")
+    if not (path / "config.json").is_file():
+        raise StitchError(
+            f"model directory {target} has no config.json",
+            hint="save a model with model.save_pretrained(DIR).",
+        )
+    if not any((path / name).is_file() for name in _WEIGHT_FILES):
+        raise StitchError(
+            f"model directory {target} has no weights ({', '.join(_WEIGHT_FILES[::2])})"
+        )
+
+
+def _from_pretrained(factory, target: str, what: str, **kwargs):
+    try:
+        return factory.from_pretrained(target, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" and not Path(target).exists()
+        raise StitchError(
+            f"cannot load {what} for hf:{target}: {first}",
+            hint="HF_HUB_OFFLINE=1 is set: use a local model directory." if offline else None,
+        ) from None
+
+
+def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
+    from transformers import AutoConfig, AutoModel
+
+    _check_local_dir(target)
+    device, dtype = resolve_device(options.device), resolve_dtype(options.dtype)
+    remote = {"trust_remote_code": options.trust_remote_code}
+    config = _from_pretrained(AutoConfig, target, "the model config", **remote)
+    model = _from_pretrained(AutoModel, target, "the model", config=config, dtype=dtype, **remote)
+    if options.weights is not None:
+        from stitchcli.encoders.weights import load_strict
+
+        load_strict(model, options.weights)
+    model.eval().to(device)
+    if getattr(model, "main_input_name", "input_ids") == "pixel_values":
+        from transformers import AutoImageProcessor
+
+        preprocess = _from_pretrained(AutoImageProcessor, target, "the image processor", **remote)
+        modality = "image"
+    else:
+        from transformers import AutoTokenizer
+
+        preprocess = _from_pretrained(AutoTokenizer, target, "the tokenizer", **remote)
+        modality = "text"
+    max_length = options.max_length
+    model_max = getattr(preprocess, "model_max_length", None)
+    if isinstance(model_max, int) and 0 < model_max < 1_000_000:
+        max_length = min(max_length, model_max)
+    return HFEncoder(target, model, preprocess, modality, options.pooling or "mean",
+                     max_length, device, dtype)

@@ -1,0 +1,45 @@
+"""Pooling of token outputs into one vector: masked mean, CLS token, or the model's pooler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from stitchcli.errors import StitchError
+
+
+def masked_mean(outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean over real tokens only: padding must not change a sentence's vector."""
+    hidden = outputs.last_hidden_state
+    if hidden.dim() == 4:  # convolutional image models: [B, C, H, W]
+        return hidden.mean(dim=(2, 3))
+    if attention_mask is None:
+        return hidden.mean(dim=1)
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def cls_token(outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    hidden = outputs.last_hidden_state
+    if hidden.dim() != 3:
+        raise StitchError("--pooling cls needs a model with token outputs", hint="use --pooling mean.")
+    return hidden[:, 0]
+
+
+def pooler_output(outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    pooled = getattr(outputs, "pooler_output", None)
+    if pooled is None:
+        raise StitchError(
+            "this model has no pooler output", hint="use --pooling mean or --pooling cls."
+        )
+    return pooled.flatten(1)
+
+
+POOLINGS: dict[str, Callable] = {"mean": masked_mean, "cls": cls_token, "pooler": pooler_output}
+
+
+def get_pooling(name: str) -> Callable:
+    if name not in POOLINGS:
+        raise StitchError(f"unknown pooling {name!r}", hint=f"choose one of {', '.join(POOLINGS)}.")
+    return POOLINGS[name]

@@ -1,0 +1,40 @@
+"""User-facing errors: one ``Error:`` line on stderr, an optional hint, exit code 1."""
+
+from __future__ import annotations
+
+import sys
+
+try:  # typer >= 0.29 vendors click and handles only its own exception classes
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import ClickException
+
+
+class StitchError(ClickException):
+    """A mistake the user can fix; shown as one line without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        # Newlines would break the one-line contract that scripts grep for.
+        super().__init__(" ".join(str(message).split()))
+        self.hint = hint
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        stream = file or sys.stderr
+        print(f"Error: {self.format_message()}", file=stream)
+        if self.hint:
+            print(f"Hint: {self.hint}", file=stream)
+
+
+class IncompatibleError(StitchError):
+    """Two files that cannot be used together (other anchors, labels, dimension...)."""
+
+
+class Interrupted(ClickException):
+    """Ctrl-C: a one-line message saying how to resume, exit code 130."""
+
+    exit_code = 130
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        print(f"Interrupted: {self.format_message()}", file=file or sys.stderr)

@@ -1,0 +1,98 @@
+"""Zero-shot evaluation: any head on any embeddings file, after checking they fit together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from stitchcli import store
+from stitchcli.errors import IncompatibleError
+from stitchcli.heads import Head
+from stitchcli.metrics import accuracy, macro_f1
+from stitchcli.training import features_for
+
+EVAL_CHUNK_ROWS = 65_536
+
+
+@dataclass
+class Result:
+    head: str
+    head_encoder: str
+    embeddings: str
+    encoder: str
+    space: str
+    stitched: bool
+    accuracy: float
+    macro_f1: float
+    num_samples: int
+
+    def as_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def check_compatible(head: Head, file: store.StitchFile) -> None:
+    """Refuse, with one line naming both sides, a file the head cannot read meaningfully."""
+    meta = file.metadata
+    if head.space == "relative":
+        if "relative" not in file.tensors:
+            raise IncompatibleError(
+                f"{file.path} has no relative vectors but {head.path} is a relative head",
+                hint="embed it with --anchors (the head's anchor set), or run `stitch relative`.",
+            )
+        theirs = meta.get("anchors_fingerprint")
+        ours = head.metadata.get("anchors_fingerprint")
+        if theirs != ours:
+            raise IncompatibleError(
+                f"{file.path} used anchor set {theirs} but head {head.path} was trained on "
+                f"anchor set {ours}",
+                hint="embed both with the same ANCHORS.safetensors.",
+            )
+        for key, default in (("similarity", "cosine"), ("center", "false")):
+            if meta.get(key, default) != head.metadata.get(key, default):
+                raise IncompatibleError(
+                    f"{file.path} used {key} {meta.get(key, default)} but head {head.path} "
+                    f"expects {head.metadata.get(key, default)}",
+                    hint="recompute with `stitch relative --similarity ...`.",
+                )
+    dim = file.require("relative" if head.space == "relative" else "embeddings").shape[1]
+    if dim != head.config.in_dim:
+        raise IncompatibleError(
+            f"{file.path} has {head.space} vectors of dimension {dim} but head {head.path} "
+            f"reads dimension {head.config.in_dim}",
+            hint="an absolute head only works on encoders of its own width; use a relative head."
+            if head.space == "absolute" else None,
+        )
+
+
+def label_mapping(head: Head, file: store.StitchFile) -> torch.Tensor:
+    """File label ids -> head class ids, matched by name (the order may differ)."""
+    names = file.meta_json("label_names", [])
+    lookup = {name: i for i, name in enumerate(head.label_names)}
+    unknown = [n for n in names if n not in lookup]
+    if unknown:
+        raise IncompatibleError(
+            f"labels of {file.path} differ from those of head {head.path}: "
+            f"{', '.join(map(str, unknown[:5]))} unknown to the head "
+            f"(head: {', '.join(map(str, head.label_names[:10]))})"
+        )
+    return torch.tensor([lookup[n] for n in names], dtype=torch.long)
+
+
+@torch.inference_mode()
+def evaluate(head: Head, file: store.StitchFile) -> Result:
+    check_compatible(head, file)
+    mapping = label_mapping(head, file)
+    features = features_for(file, head.space)
+    target = mapping[file.require("labels").long()]
+    predicted = torch.cat([
+        head.module(features[i : i + EVAL_CHUNK_ROWS]).argmax(dim=1)
+        for i in range(0, len(features), EVAL_CHUNK_ROWS)
+    ]) if len(features) else torch.empty(0, dtype=torch.long)
+    encoder = file.metadata.get("encoder", "?")
+    return Result(
+        head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
+        encoder=encoder, space=head.space, stitched=encoder != head.encoder,
+        accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
+        num_samples=len(target),
+    )

@@ -1,0 +1,43 @@
+"""Rich tables for people: the stitching matrix (heads × encoders) and file summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from stitchcli.evaluation import Result
+
+
+def _head_label(result: Result) -> str:
+    return f"{Path(result.head).stem}\n[dim]{result.space} · {result.head_encoder}[/]"
+
+
+def _column_label(result: Result) -> str:
+    return f"{result.encoder}\n[dim]{Path(result.embeddings).name}[/]"
+
+
+def results_table(results: list[Result]) -> Table:
+    """Rows are heads, columns embedding files; bold cells are not stitched (same encoder)."""
+    columns = list(dict.fromkeys(r.embeddings for r in results))
+    rows = list(dict.fromkeys(r.head for r in results))
+    by_pair = {(r.head, r.embeddings): r for r in results}
+    table = Table(title="Accuracy (bold: same encoder; others: zero-shot stitched)",
+                  show_lines=True)
+    table.add_column("head")
+    for column in columns:
+        sample = next(r for r in results if r.embeddings == column)
+        table.add_column(_column_label(sample), justify="right")
+    for row in rows:
+        first = next(r for r in results if r.head == row)
+        cells = []
+        for column in columns:
+            result = by_pair.get((row, column))
+            if result is None:
+                cells.append("[dim]—[/]")
+            elif result.stitched:
+                cells.append(f"{result.accuracy:.3f}")
+            else:
+                cells.append(f"[bold]{result.accuracy:.3f}[/]")
+        table.add_row(_head_label(first), *cells)
+    return table

@@ -1,0 +1,150 @@
+"""Stitchcli files: safetensors tensors plus string metadata, written atomically, read with checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from stitchcli import __version__
+from stitchcli.errors import StitchError
+
+FORMAT = "stitchcli"
+KINDS = ("embeddings", "anchors", "head")
+
+
+@dataclass
+class StitchFile:
+    """A loaded stitchcli file: its kind, tensors and metadata (all strings)."""
+
+    path: Path
+    kind: str
+    tensors: dict[str, torch.Tensor]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def meta_json(self, key: str, default=None):
+        """A metadata value that was stored as JSON."""
+        raw = self.metadata.get(key)
+        return default if raw is None else json.loads(raw)
+
+    def require(self, name: str) -> torch.Tensor:
+        """A tensor that must be present, or a one-line error naming what is missing."""
+        if name not in self.tensors:
+            raise StitchError(
+                f"{self.path} has no '{name}' tensor",
+                hint=_missing_tensor_hint(name),
+            )
+        return self.tensors[name]
+
+
+def _missing_tensor_hint(name: str) -> str | None:
+    if name in ("relative", "anchor_embeddings"):
+        return "embed with --anchors ANCHORS.safetensors, or run `stitch relative` on it."
+    return None
+
+
+def check_writable(path: Path) -> Path:
+    """Fail before any slow work when ``path`` cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise StitchError(f"output path {path} is a directory", hint="give a file name.")
+    if not parent.is_dir():
+        raise StitchError(
+            f"output directory {parent} does not exist", hint=f"create it: mkdir -p {parent}"
+        )
+    if not os.access(parent, os.W_OK):
+        raise StitchError(f"output directory {parent} is not writable")
+    return path
+
+
+def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
+    """Write tensors + metadata to ``path`` atomically (temp file in the same folder + rename)."""
+    path = check_writable(Path(path))
+    meta = {"format": FORMAT, "kind": kind, "stitchcli_version": __version__}
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        meta[key] = value if isinstance(value, str) else json.dumps(value)
+    contiguous = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(contiguous, tmp, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a safetensors file, with clear errors for anything that is not one."""
+    path = Path(path)
+    if not path.exists():
+        raise StitchError(f"file not found: {path}")
+    if path.is_dir():
+        raise StitchError(f"{path} is a directory, not a .safetensors file")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except Exception as exc:  # safetensors raises several types for bad headers
+        raise StitchError(
+            f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
+        ) from exc
+
+
+def load(path: Path, kind: str | None = None) -> StitchFile:
+    """Load a stitchcli file, checking that it is one and, if given, of the expected kind."""
+    path = Path(path)
+    metadata = read_metadata(path)
+    if metadata.get("format") != FORMAT or metadata.get("kind") not in KINDS:
+        raise StitchError(
+            f"{path} is a safetensors file but not a stitchcli file",
+            hint="stitchcli files are written by `stitch embed`, `stitch anchors` and "
+            "`stitch train-head`.",
+        )
+    if kind is not None and metadata["kind"] != kind:
+        raise StitchError(
+            f"{path} is a {metadata['kind']} file, expected a {kind} file",
+            hint=_kind_hint(kind),
+        )
+    try:
+        tensors: dict[str, torch.Tensor] = {}
+        with safe_open(str(path), framework="pt") as handle:
+            for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                tensors[name] = handle.get_tensor(name)
+    except Exception as exc:
+        raise StitchError(
+            f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
+        ) from exc
+    return StitchFile(path=path, kind=metadata["kind"], tensors=tensors, metadata=metadata)
+
+
+def _kind_hint(kind: str) -> str:
+    return {
+        "embeddings": "embedding files come from `stitch embed`.",
+        "anchors": "anchor files come from `stitch anchors`.",
+        "head": "head files come from `stitch train-head`.",
+    }[kind]
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def fingerprint(*parts: bytes | str) -> str:
+    """A short, stable content hash (hex) of the given parts."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]

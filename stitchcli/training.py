@@ -1,0 +1,112 @@
+"""Training a head on one embeddings file: seeded, deterministic on CPU, with a loss bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from stitchcli import store
+from stitchcli.console import progress
+from stitchcli.embed_job import relative_metadata
+from stitchcli.errors import StitchError
+from stitchcli.heads import Head, HeadConfig, build_head
+from stitchcli.metrics import accuracy
+
+SPACES = ("relative", "absolute")
+
+
+@dataclass
+class TrainRequest:
+    embeddings: Path
+    space: str = "relative"
+    arch: str = "mlp"
+    hidden: int = 768
+    activation: str = "silu"
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    seed: int = 0
+    quiet: bool = False
+
+
+def features_for(file: store.StitchFile, space: str) -> torch.Tensor:
+    """The inputs a head of ``space`` reads from an embeddings file."""
+    if space not in SPACES:
+        raise StitchError(f"unknown space {space!r}", hint="choose relative or absolute.")
+    features = file.require("relative" if space == "relative" else "embeddings").float()
+    if not torch.isfinite(features).all():
+        raise StitchError(f"{file.path} contains NaN or infinite values in its {space} vectors")
+    return features
+
+
+def train_head(request: TrainRequest) -> Head:
+    for name in ("epochs", "batch_size", "hidden"):
+        if getattr(request, name) <= 0:
+            raise StitchError(f"--{name.replace('_', '-')} must be positive")
+    if request.lr <= 0:
+        raise StitchError("--lr must be positive")
+    file = store.load(request.embeddings, kind="embeddings")
+    features = features_for(file, request.space)
+    labels = file.require("labels").long()
+    label_names = file.meta_json("label_names", [])
+    if len(label_names) < 2:
+        raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
+    config = HeadConfig(request.arch, features.shape[1], len(label_names), request.hidden,
+                        request.activation)
+    torch.manual_seed(request.seed)
+    module = build_head(config)
+    optimiser = torch.optim.Adam(module.parameters(), lr=request.lr,
+                                 weight_decay=request.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(request.seed)
+    n = len(labels)
+    steps = -(-n // request.batch_size)
+    module.train()
+    with progress(quiet=request.quiet) as bar:
+        task = bar.add_task("training", total=request.epochs * steps, loss=float("nan"))
+        for epoch in range(request.epochs):
+            order = torch.randperm(n, generator=generator)
+            running = 0.0
+            for step in range(steps):
+                batch = order[step * request.batch_size : (step + 1) * request.batch_size]
+                if len(batch) < 2 and n > 1:  # batch norm cannot train on a single sample
+                    bar.advance(task)
+                    continue
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_fn(module(features[batch]), labels[batch])
+                loss.backward()
+                optimiser.step()
+                running += float(loss)
+                bar.update(task, advance=1,
+                           description=f"epoch {epoch + 1}/{request.epochs} loss {running / (step + 1):.4f}")
+    module.eval()
+    with torch.inference_mode():
+        train_accuracy = accuracy(module(features).argmax(dim=1), labels)
+    meta = file.metadata
+    metadata = {
+        "train_file": str(request.embeddings),
+        "dataset": meta.get("dataset"),
+        "dataset_fingerprint": meta.get("dataset_fingerprint"),
+        "train_accuracy": f"{train_accuracy:.6f}",
+        "epochs": str(request.epochs),
+        "lr": str(request.lr),
+        "batch_size": str(request.batch_size),
+        "seed": str(request.seed),
+        "dim": meta.get("dim"),
+    }
+    anchor_embeddings = file.tensors.get("anchor_embeddings")
+    if request.space == "relative" or anchor_embeddings is not None:
+        if "anchors_fingerprint" in meta:
+            metadata.update(relative_metadata(
+                meta["anchors_fingerprint"], meta["similarity"], meta["center"] == "true",
+                int(meta["num_anchors"]),
+            ))
+    return Head(
+        path=Path(), config=config, module=module, space=request.space,
+        encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
+        anchor_embeddings=anchor_embeddings,
+    )
