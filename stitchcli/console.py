@@ -28,7 +28,8 @@ def progress(*extra_columns, quiet: bool = False) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=stderr,
-        disable=quiet,
+        # Only on a terminal: in logs and pipes a redrawn bar is noise around the real output.
+        disable=quiet or not stderr.is_terminal,
         transient=False,
     )
 

@@ -18,7 +18,8 @@ def recompute_relative(embeddings: Path, anchors_path: Path, similarity: str, ce
     file = store.load(embeddings, kind="embeddings")
     anchors = load_anchor_set(anchors_path)
     anchor_embeddings = None
-    if "anchor_embeddings" in file.tensors and file.metadata.get("anchors_fingerprint") == anchors.fingerprint:
+    same_anchors = file.metadata.get("anchors_fingerprint") == anchors.fingerprint
+    if "anchor_embeddings" in file.tensors and same_anchors:
         anchor_embeddings = file.tensors["anchor_embeddings"]
     if anchor_embeddings is None:
         anchor_embeddings = anchor_rows_in(file, anchors)

@@ -39,10 +39,14 @@ class ChunkStore:
                 log(f"[yellow]partial results in {self.directory} come from other arguments or "
                     "data: starting over[/]")
                 shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _ensure_directory(self) -> None:
+        # Created with the first chunk: a run that fails early leaves nothing behind.
+        state = self.directory / STATE_FILE
         if not state.exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
             tmp = state.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"run_key": run_key}))
+            tmp.write_text(json.dumps({"run_key": self.run_key}))
             tmp.replace(state)
 
     def path(self, group: str, index: int) -> Path:
@@ -59,6 +63,7 @@ class ChunkStore:
             return None
 
     def save(self, group: str, index: int, embeddings: torch.Tensor) -> None:
+        self._ensure_directory()
         store.save(self.path(group, index), "embeddings", {"embeddings": embeddings},
                    {"run_key": self.run_key})
 

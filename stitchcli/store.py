@@ -113,7 +113,8 @@ def load(path: Path, kind: str | None = None) -> StitchFile:
         )
     if kind is not None and metadata["kind"] != kind:
         raise StitchError(
-            f"{path} is a {metadata['kind']} file, expected a {kind} file",
+            f"{path} is {_article(metadata['kind'])} {metadata['kind']} file, expected "
+            f"{_article(kind)} {kind} file",
             hint=_kind_hint(kind),
         )
     try:
@@ -126,6 +127,10 @@ def load(path: Path, kind: str | None = None) -> StitchFile:
             f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
         ) from exc
     return StitchFile(path=path, kind=metadata["kind"], tensors=tensors, metadata=metadata)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _kind_hint(kind: str) -> str:

@@ -80,7 +80,7 @@ def train_head(request: TrainRequest) -> Head:
                 loss = loss_fn(module(features[batch]), labels[batch])
                 loss.backward()
                 optimiser.step()
-                running += float(loss)
+                running += loss.item()
                 bar.update(task, advance=1,
                            description=f"epoch {epoch + 1}/{request.epochs} loss {running / (step + 1):.4f}")
     module.eval()

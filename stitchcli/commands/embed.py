@@ -38,7 +38,8 @@ def embed(
     max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
     batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)] = "auto",
-    dtype: Annotated[str, typer.Option(help="float32, float16 or bfloat16.", rich_help_panel=MODEL)] = "float32",
+    dtype: Annotated[str, typer.Option(
+        help="float32, float16 or bfloat16.", rich_help_panel=MODEL)] = "float32",
     weights: Annotated[Path | None, typer.Option(
         help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
         rich_help_panel=MODEL)] = None,

@@ -84,8 +84,12 @@ def _from_pretrained(factory, target: str, what: str, **kwargs):
 
 def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     from transformers import AutoConfig, AutoModel
+    from transformers.utils import logging as hf_logging
 
+    get_pooling(options.pooling or "mean")  # cheap checks before the slow load
     _check_local_dir(target)
+    # Our own bar reports progress; transformers' loading bar would garble one-line errors.
+    hf_logging.disable_progress_bar()
     device, dtype = resolve_device(options.device), resolve_dtype(options.dtype)
     remote = {"trust_remote_code": options.trust_remote_code}
     config = _from_pretrained(AutoConfig, target, "the model config", **remote)

@@ -45,19 +45,14 @@ def load_timm_encoder(name: str, options: EncoderOptions) -> TimmEncoder:
             f"unknown timm model {name!r}",
             hint=f"did you mean: {', '.join(close)}" if close else "see timm.list_models().",
         )
-    kwargs: dict = {"num_classes": 0}
-    if options.pooling is not None:
-        if options.pooling not in _GLOBAL_POOL:
-            raise StitchError(
-                f"--pooling {options.pooling} is not available for timm models",
-                hint="use mean or cls (or leave it out for the model's own pooling).",
-            )
-        kwargs["global_pool"] = _GLOBAL_POOL[options.pooling]
+    if options.pooling is not None and options.pooling not in _GLOBAL_POOL:
+        raise StitchError(
+            f"--pooling {options.pooling} is not available for timm models",
+            hint="use mean or cls (or leave it out for the model's own pooling).",
+        )
     pretrained = options.weights is None
     try:
-        model = timm.create_model(name, pretrained=pretrained, **kwargs)
-    except TypeError as exc:
-        raise StitchError(f"timm:{name} does not accept --pooling {options.pooling}: {exc}") from None
+        model = timm.create_model(name, pretrained=pretrained, num_classes=0)
     except (OSError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StitchError(
@@ -70,6 +65,14 @@ def load_timm_encoder(name: str, options: EncoderOptions) -> TimmEncoder:
         classifier = model.pretrained_cfg.get("classifier") or "head"
         prefixes = (classifier,) if isinstance(classifier, str) else tuple(classifier)
         load_strict(model, options.weights, ignorable_prefixes=tuple(p + "." for p in prefixes))
+    if options.pooling is not None:
+        # After loading, so the checkpoint's keys match the architecture it was trained as.
+        try:
+            model.reset_classifier(0, global_pool=_GLOBAL_POOL[options.pooling])
+        except (TypeError, ValueError, AssertionError) as exc:
+            raise StitchError(
+                f"timm:{name} does not support --pooling {options.pooling}: {exc}"
+            ) from None
     model.eval().to(device, dtype)
     config = resolve_model_data_config(model)
     transform = create_transform(**config, is_training=False)

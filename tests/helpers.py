@@ -1,0 +1,36 @@
+"""Test helpers: run the CLI in-process (CliRunner) or as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from stitchcli.cli import app
+
+
+def run_cli(*args: str):
+    """Invoke ``stitch`` in-process; stdout and stderr are kept apart."""
+    runner = CliRunner()
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def run_subprocess(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **kwargs.pop("env", {})}
+    return subprocess.run([sys.executable, "-m", "stitchcli", *map(str, args)],
+                          capture_output=True, text=True, env=env, **kwargs)
+
+
+def assert_one_line_error(result, contains: str = "") -> None:
+    """Exit 1, an ``Error:`` first line on stderr (+ optional ``Hint:``), and no traceback."""
+    stderr = result.stderr
+    code = result.exit_code if hasattr(result, "exit_code") else result.returncode
+    assert code == 1, stderr
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1, stderr
+    assert all(line.startswith(("Error: ", "Hint: ")) for line in lines if not line.startswith(" ")), stderr
+    assert "Traceback" not in stderr
+    assert contains.lower() in errors[0].lower(), stderr

@@ -1,0 +1,211 @@
+"""Zero-shot stitching through the CLI on synthetic encoders related by rotation + scaling + noise."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import assert_one_line_error, run_cli
+
+from stitchcli import store
+from stitchcli.data import load_dataset
+
+CLASSES = ["ant", "bee", "cat", "dog"]
+
+
+def write_source(path: Path, labels: torch.Tensor) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows((f"sample {i}", CLASSES[int(c)]) for i, c in enumerate(labels))
+    return path
+
+
+def write_embeddings(path: Path, source: Path, vectors: torch.Tensor, labels: torch.Tensor,
+                     encoder: str, label_names=CLASSES) -> Path:
+    """An embeddings file as `stitch embed` would write it, for a made-up encoder."""
+    dataset = load_dataset(str(source))
+    store.save(path, "embeddings", {
+        "embeddings": vectors.float(), "labels": labels.long(), "indices": torch.arange(len(labels)),
+    }, {
+        "encoder": encoder, "pooling": "mean", "dataset": str(source), "split": source.stem,
+        "dataset_fingerprint": dataset.fingerprint, "label_names": list(label_names),
+        "num_samples": str(len(labels)), "dim": str(vectors.shape[1]),
+    })
+    return path
+
+
+def ok(*args) -> str:
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Two encoders A and B (B = 3·A·Q + noise), a 16-d encoder C, anchors, heads, test files."""
+    root = tmp_path_factory.mktemp("stitch")
+    generator = torch.Generator().manual_seed(0)
+    dim = 24
+    centroids = torch.randn(len(CLASSES), dim, generator=generator) * 2.0
+
+    def sample(n):
+        labels = torch.arange(n) % len(CLASSES)
+        return centroids[labels] + torch.randn(n, dim, generator=generator), labels
+
+    train_a, train_labels = sample(400)
+    test_a, test_labels = sample(200)
+    q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=generator))
+    to_b = lambda x: 3.0 * x @ q + 0.01 * torch.randn(x.shape, generator=generator)  # noqa: E731
+    projection = torch.randn(dim, 16, generator=generator)
+    sources = {"train": write_source(root / "train.csv", train_labels),
+               "test": write_source(root / "test.csv", test_labels)}
+    files = {}
+    for name, transform in {"A": lambda x: x, "B": to_b, "C": lambda x: x @ projection}.items():
+        files[f"train{name}"] = write_embeddings(root / f"train{name}.safetensors", sources["train"],
+                                                 transform(train_a), train_labels, f"synth:{name}")
+        files[f"test{name}"] = write_embeddings(root / f"test{name}.safetensors", sources["test"],
+                                                transform(test_a), test_labels, f"synth:{name}")
+    anchors = root / "anchors.safetensors"
+    ok("anchors", "--dataset", sources["train"], "--num", 40, "--strategy", "stratified",
+       "--out", anchors, "--quiet")
+    for name in "ABC":
+        ok("relative", "--embeddings", files[f"train{name}"], "--anchors", anchors, "--quiet")
+        ok("relative", "--embeddings", files[f"test{name}"], "--anchors", anchors,
+           "--anchor-embeddings-from", files[f"train{name}"], "--quiet")
+    heads = {}
+    for space in ("relative", "absolute"):
+        heads[space] = root / f"head-{space}.safetensors"
+        ok("train-head", "--embeddings", files["trainA"], "--space", space, "--epochs", 15,
+           "--out", heads[space], "--quiet")
+    return {"root": root, "files": files, "heads": heads, "anchors": anchors, "sources": sources}
+
+
+def evaluate_json(*args) -> list[dict]:
+    return json.loads(ok("evaluate", "--json", *args))["results"]
+
+
+def test_relative_head_stitches_and_absolute_falls_to_chance(world):
+    files, heads = world["files"], world["heads"]
+    relative = evaluate_json("--head", heads["relative"], "--embeddings", files["testA"],
+                             "--embeddings", files["testB"], "--embeddings", files["testC"])
+    own, stitched_b, stitched_c = (r["accuracy"] for r in relative)
+    assert own > 0.9
+    assert stitched_b > own - 0.05  # rotation + scale: relative vectors barely change
+    assert [r["stitched"] for r in relative] == [False, True, True]
+    absolute = evaluate_json("--head", heads["absolute"], "--embeddings", files["testA"],
+                             "--embeddings", files["testB"])
+    assert absolute[0]["accuracy"] > 0.9
+    assert absolute[1]["accuracy"] < 0.5  # chance is 0.25
+
+
+def test_json_schema_is_exactly_the_contract(world):
+    results = evaluate_json("--head", world["heads"]["relative"], "--embeddings", world["files"]["testB"])
+    assert set(results[0]) == {"head", "head_encoder", "embeddings", "encoder", "space", "stitched",
+                               "accuracy", "macro_f1", "num_samples"}
+    result = results[0]
+    assert result["head_encoder"] == "synth:A" and result["encoder"] == "synth:B"
+    assert result["space"] == "relative" and result["num_samples"] == 200
+    assert 0.0 <= result["macro_f1"] <= 1.0
+
+
+def test_table_for_people(world):
+    out = ok("evaluate", "--head", world["heads"]["relative"], "--head", world["heads"]["absolute"],
+             "--embeddings", world["files"]["testA"], "--embeddings", world["files"]["testB"])
+    assert "synth:A" in out and "synth:B" in out and "head-relative" in out
+
+
+def test_fail_under_exits_3_after_printing(world):
+    result = run_cli("evaluate", "--json", "--head", world["heads"]["absolute"], "--embeddings",
+                     world["files"]["testB"], "--fail-under", "0.9")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["results"][0]["accuracy"] < 0.9
+
+
+def test_head_file_records_its_training(world):
+    meta = store.load(world["heads"]["relative"], kind="head").metadata
+    assert meta["space"] == "relative" and meta["encoder"] == "synth:A"
+    assert meta["similarity"] == "cosine" and meta["num_anchors"] == "40"
+    assert float(meta["train_accuracy"]) > 0.9
+    assert json.loads(meta["label_names"]) == CLASSES
+
+
+def test_training_is_deterministic(world, tmp_path):
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    for out in (a, b):
+        ok("train-head", "--embeddings", world["files"]["trainA"], "--arch", "linear", "--epochs", 2,
+           "--out", out, "--quiet")
+    ta, tb = store.load(a).tensors, store.load(b).tensors
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def test_refuses_other_anchor_set_naming_both(world, tmp_path):
+    other = tmp_path / "other-anchors.safetensors"
+    ok("anchors", "--dataset", world["sources"]["train"], "--num", 40, "--seed", 7, "--out", other, "--quiet")
+    moved = tmp_path / "testB-other.safetensors"
+    ok("relative", "--embeddings", world["files"]["testB"], "--anchors", other,
+       "--anchor-embeddings-from", world["files"]["trainB"], "--out", moved, "--quiet")
+    result = run_cli("evaluate", "--head", world["heads"]["relative"], "--embeddings", moved)
+    assert_one_line_error(result, "anchor set")
+    ours = store.load(world["anchors"]).metadata["anchors_fingerprint"]
+    theirs = store.load(other).metadata["anchors_fingerprint"]
+    assert ours in result.stderr and theirs in result.stderr
+
+
+def test_refuses_other_similarity(world, tmp_path):
+    moved = tmp_path / "testB-euclid.safetensors"
+    ok("relative", "--embeddings", world["files"]["testB"], "--anchors", world["anchors"],
+       "--similarity", "euclidean", "--out", moved, "--quiet")
+    assert_one_line_error(run_cli("evaluate", "--head", world["heads"]["relative"], "--embeddings", moved),
+                          "similarity")
+
+
+def test_absolute_head_refuses_other_dimension_unless_skipping(world):
+    result = run_cli("evaluate", "--head", world["heads"]["absolute"], "--embeddings", world["files"]["testC"])
+    assert_one_line_error(result, "dimension 16")
+    skipped = run_cli("evaluate", "--json", "--skip-incompatible", "--head", world["heads"]["absolute"],
+                      "--head", world["heads"]["relative"], "--embeddings", world["files"]["testC"])
+    assert skipped.exit_code == 0
+    assert [r["space"] for r in json.loads(skipped.stdout)["results"]] == ["relative"]
+
+
+def test_labels_are_matched_by_name(world, tmp_path):
+    file = store.load(world["files"]["testB"])
+    names = CLASSES[::-1]
+    remapped = {**file.tensors, "labels": len(CLASSES) - 1 - file.tensors["labels"]}
+    meta = {k: v for k, v in file.metadata.items() if k not in ("format", "kind")}
+    meta["label_names"] = json.dumps(names)
+    reordered = tmp_path / "reordered.safetensors"
+    store.save(reordered, "embeddings", remapped, meta)
+    a = evaluate_json("--head", world["heads"]["relative"], "--embeddings", world["files"]["testB"])
+    b = evaluate_json("--head", world["heads"]["relative"], "--embeddings", reordered)
+    assert a[0]["accuracy"] == b[0]["accuracy"]
+    meta["label_names"] = json.dumps(["ant", "bee", "cat", "eel"])
+    unknown = tmp_path / "unknown.safetensors"
+    store.save(unknown, "embeddings", file.tensors, meta)
+    assert_one_line_error(run_cli("evaluate", "--head", world["heads"]["relative"], "--embeddings", unknown),
+                          "labels")
+
+
+def test_wrong_kind_of_file(world):
+    result = run_cli("evaluate", "--head", world["files"]["testA"], "--embeddings", world["files"]["testA"])
+    assert_one_line_error(result, "expected a head file")
+    result = run_cli("evaluate", "--head", world["heads"]["relative"], "--embeddings", world["heads"]["absolute"])
+    assert_one_line_error(result, "expected an embeddings file")
+
+
+def test_fps_and_kmeans_anchors_from_embeddings(world, tmp_path):
+    for strategy in ("fps", "kmeans"):
+        out = tmp_path / f"{strategy}.safetensors"
+        summary = json.loads(ok("anchors", "--dataset", world["sources"]["train"], "--num", 8,
+                                "--strategy", strategy, "--embeddings", world["files"]["trainA"],
+                                "--out", out, "--json"))
+        assert summary["num_anchors"] == 8
+        indices = store.load(out, kind="anchors").tensors["indices"]
+        assert len(set(indices.tolist())) == 8
+    result = run_cli("anchors", "--dataset", world["sources"]["test"], "--num", 8, "--strategy", "fps",
+                     "--embeddings", world["files"]["trainA"], "--out", tmp_path / "x.safetensors")
+    assert_one_line_error(result, "another dataset")
