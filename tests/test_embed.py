@@ -6,9 +6,10 @@ import json
 
 import pytest
 import torch
-from helpers import run_cli
 
 from stitchcli import store
+
+from helpers import run_cli
 
 
 def embed(*args):

@@ -9,10 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import write_idx
-from helpers import assert_one_line_error, run_cli, run_subprocess
 
 from stitchcli import store
+
+from conftest import write_idx
+from helpers import assert_one_line_error, run_cli, run_subprocess
 
 
 @pytest.fixture(scope="module")

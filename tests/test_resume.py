@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from stitchcli import store
+
 from conftest import WORDS
 from helpers import run_cli
-from stitchcli import store
 
 
 @pytest.fixture(scope="module")

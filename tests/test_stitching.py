@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import assert_one_line_error, run_cli
 
 from stitchcli import store
 from stitchcli.data import load_dataset
+
+from helpers import assert_one_line_error, run_cli
 
 CLASSES = ["ant", "bee", "cat", "dog"]
 

@@ -125,6 +125,7 @@ def load_npz(source: str, options: ReadOptions) -> Dataset:
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _IDX_NAME = re.compile(r"idx\d-ubyte(\.gz)?$")
+_IDX_SPLIT = re.compile(r"[-.]?images[-.]idx\d-ubyte(\.gz)?$")  # train-images-idx3-ubyte -> train
 
 
 def _read_idx(path: Path) -> tuple[np.ndarray, bytes]:
@@ -179,7 +180,7 @@ def load_idx(source: str, options: ReadOptions) -> Dataset:
     ids, names = encode_labels(labels.tolist(), f"IDX {labels_path}")
     return Dataset(
         source=str(path),
-        split=options.split or _IDX_NAME.sub("", path.name).rstrip("-.") or path.name,
+        split=options.split or _IDX_SPLIT.sub("", path.name) or path.name,
         modality="image",
         labels=ids,
         label_names=names,
