@@ -15,7 +15,7 @@ from rich.progress import (
 from rich.text import Text
 
 stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def progress(*extra_columns, quiet: bool = False) -> Progress:

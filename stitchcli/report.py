@@ -8,22 +8,30 @@ from rich.table import Table
 
 from stitchcli.evaluation import Result
 
+SPEC_WIDTH = 28
+
+
+def short_spec(spec: str) -> str:
+    """Keep the distinctive end of long specs (local model paths): ``hf:…/minilm-l6/model``."""
+    return spec if len(spec) <= SPEC_WIDTH else spec.split(":", 1)[0] + ":…" + spec[-(SPEC_WIDTH - 4):]
+
 
 def _head_label(result: Result) -> str:
-    return f"{Path(result.head).stem}\n[dim]{result.space} · {result.head_encoder}[/]"
+    return f"{Path(result.head).stem}\n[dim]{result.space} · {short_spec(result.head_encoder)}[/]"
 
 
 def _column_label(result: Result) -> str:
-    return f"{result.encoder}\n[dim]{Path(result.embeddings).name}[/]"
+    return f"{short_spec(result.encoder)}\n[dim]{Path(result.embeddings).name}[/]"
 
 
 def results_table(results: list[Result]) -> Table:
-    """Rows are heads, columns embedding files; bold cells are not stitched (same encoder)."""
+    """Rows are heads, columns embedding files; ``*`` marks cells that are not stitched."""
     columns = list(dict.fromkeys(r.embeddings for r in results))
     rows = list(dict.fromkeys(r.head for r in results))
     by_pair = {(r.head, r.embeddings): r for r in results}
-    table = Table(title="Accuracy (bold: same encoder; others: zero-shot stitched)",
-                  show_lines=True)
+    table = Table(title="Accuracy of each head (rows) on each encoder's file (columns)",
+                  caption="* same encoder as the head (no stitching); other cells are zero-shot "
+                  "stitching; — could not run", show_lines=True)
     table.add_column("head")
     for column in columns:
         sample = next(r for r in results if r.embeddings == column)
@@ -36,8 +44,8 @@ def results_table(results: list[Result]) -> Table:
             if result is None:
                 cells.append("[dim]—[/]")
             elif result.stitched:
-                cells.append(f"{result.accuracy:.3f}")
+                cells.append(f"{result.accuracy:.3f} ")
             else:
-                cells.append(f"[bold]{result.accuracy:.3f}[/]")
+                cells.append(f"[bold]{result.accuracy:.3f}*[/]")
         table.add_row(_head_label(first), *cells)
     return table
