@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from stitchcli import __version__
-from stitchcli.commands import anchors, embed, evaluate, info, relative, train_head
+from stitchcli.commands import anchors, compare, embed, evaluate, info, relative, train_head
 from stitchcli.errors import ClickException, Interrupted, StitchError
 
 
@@ -93,6 +93,7 @@ anchors.register(app)
 relative.register(app)
 train_head.register(app)
 evaluate.register(app)
+compare.register(app)
 info.register(app)
 
 

@@ -15,7 +15,7 @@ from stitchcli.data import ReadOptions, load_dataset
 from stitchcli.embedding import count_resumed, embed_rows
 from stitchcli.encoders import EncoderOptions, load_encoder
 from stitchcli.errors import StitchError
-from stitchcli.relative import get_similarity, relative_projection
+from stitchcli.relative import parse_similarity, relative_projection
 from stitchcli.resume import ChunkStore, partial_dir_for
 
 
@@ -48,7 +48,7 @@ def run_embed(request: EmbedRequest) -> dict:
         raise StitchError(f"--chunk-size must be positive, got {request.chunk_size}")
     out = store.check_writable(request.out)
     if request.anchors is not None:
-        get_similarity(request.similarity)
+        parse_similarity(request.similarity)
     dataset = load_dataset(request.dataset, request.read)
     rows = list(range(len(dataset) if request.limit is None else min(request.limit, len(dataset))))
     anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None

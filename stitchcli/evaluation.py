@@ -26,6 +26,7 @@ class Result:
     accuracy: float
     macro_f1: float
     num_samples: int
+    method: str = "relative"
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
@@ -79,20 +80,51 @@ def label_mapping(head: Head, file: store.StitchFile) -> torch.Tensor:
     return torch.tensor([lookup[n] for n in names], dtype=torch.long)
 
 
+def translated_features(head: Head, file: store.StitchFile, method: str) -> torch.Tensor:
+    """The file's embeddings mapped into the head's encoder space through the shared anchors."""
+    theirs = file.metadata.get("anchors_fingerprint")
+    ours = head.metadata.get("anchors_fingerprint")
+    if head.anchor_embeddings is None or ours is None:
+        raise IncompatibleError(
+            f"head {head.path} holds no anchor embeddings to translate with",
+            hint="train it on a file embedded with --anchors.",
+        )
+    if "anchor_embeddings" not in file.tensors or theirs != ours:
+        raise IncompatibleError(
+            f"{file.path} used anchor set {theirs} but head {head.path} holds anchor set {ours}",
+            hint="embed both with the same ANCHORS.safetensors.",
+        )
+    from stitchcli.translation import fit_translation
+
+    translate = fit_translation(
+        method, file.tensors["anchor_embeddings"].float(), head.anchor_embeddings.float()
+    )
+    return translate(features_for(file, "absolute"))
+
+
 @torch.inference_mode()
-def evaluate(head: Head, file: store.StitchFile) -> Result:
-    check_compatible(head, file)
+def evaluate(head: Head, file: store.StitchFile, translate: str | None = None) -> Result:
+    """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first."""
+    encoder = file.metadata.get("encoder", "?")
+    stitched = encoder != head.encoder
+    method = head.space
+    # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
+    # keeps every row of a translated matrix complete and comparable.
+    if translate and head.space == "absolute":
+        method = translate
+        features = translated_features(head, file, translate)
+    else:
+        check_compatible(head, file)
+        features = features_for(file, head.space)
     mapping = label_mapping(head, file)
-    features = features_for(file, head.space)
     target = mapping[file.require("labels").long()]
     predicted = torch.cat([
         head.module(features[i : i + EVAL_CHUNK_ROWS]).argmax(dim=1)
         for i in range(0, len(features), EVAL_CHUNK_ROWS)
     ]) if len(features) else torch.empty(0, dtype=torch.long)
-    encoder = file.metadata.get("encoder", "?")
     return Result(
         head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
-        encoder=encoder, space=head.space, stitched=encoder != head.encoder,
+        encoder=encoder, space=head.space, stitched=stitched,
         accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
-        num_samples=len(target),
+        num_samples=len(target), method=method,
     )

@@ -83,31 +83,34 @@ register_similarity(Similarity(
 def get_similarity(name: str) -> Similarity:
     if name not in SIMILARITIES:
         raise StitchError(
-            f"unknown similarity {name!r}", hint=f"choose one of {', '.join(SIMILARITIES)}."
+            f"unknown similarity {name!r}",
+            hint=f"choose one of {', '.join(SIMILARITIES)}, or several joined by '+'.",
         )
     return SIMILARITIES[name]
 
 
-def relative_projection(
-    x: torch.Tensor,
-    anchors: torch.Tensor,
-    similarity: str = "cosine",
-    center: bool = False,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-) -> torch.Tensor:
-    """Relative vectors [N, K] of ``x`` [N, D] against ``anchors`` [K, D].
+def parse_similarity(name: str) -> list[Similarity]:
+    """``cosine`` or a product of invariances such as ``cosine+euclidean+l1+linf``."""
+    parts = [part.strip() for part in name.split("+")]
+    if len(set(parts)) != len(parts):
+        raise StitchError(f"similarity {name!r} names the same similarity twice")
+    return [get_similarity(part) for part in parts]
 
-    ``center`` subtracts the anchors' mean from both sides first, which adds translation
-    invariance to cosine. Rows are processed in chunks so memory stays bounded for large N.
+
+def invariances_of(name: str) -> frozenset[str]:
+    """What the (possibly combined) similarity is invariant to.
+
+    A combination keeps what all its members share, plus rescaling: each block is standardised
+    by statistics of the anchors' own block, which scale along with the embeddings.
     """
-    if x.dim() != 2 or anchors.dim() != 2 or x.shape[1] != anchors.shape[1]:
-        raise StitchError(
-            f"embeddings {tuple(x.shape)} and anchor embeddings {tuple(anchors.shape)} "
-            "do not have the same dimension"
-        )
-    sim = get_similarity(similarity)
-    anchors = anchors.float()
-    offset = anchors.mean(dim=0, keepdim=True) if center else None
+    members = parse_similarity(name)
+    if len(members) == 1:
+        return members[0].invariances
+    return frozenset.intersection(*(m.invariances for m in members)) | {"scale"}
+
+
+def _project_one(x: torch.Tensor, anchors: torch.Tensor, sim: Similarity,
+                 offset: torch.Tensor | None, chunk_rows: int) -> torch.Tensor:
     if offset is not None:
         anchors = anchors - offset
     prepared = sim.prepare(anchors)
@@ -118,3 +121,37 @@ def relative_projection(
             chunk = chunk - offset
         sim.compute(chunk, prepared, out[start : start + chunk.shape[0]])
     return out
+
+
+def relative_projection(
+    x: torch.Tensor,
+    anchors: torch.Tensor,
+    similarity: str = "cosine",
+    center: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> torch.Tensor:
+    """Relative vectors [N, K] of ``x`` [N, D] against ``anchors`` [K, D] ([N, K·m] for a
+    combination of m similarities joined by ``+``).
+
+    ``center`` subtracts the anchors' mean from both sides first, which adds translation
+    invariance to cosine. Rows are processed in chunks so memory stays bounded for large N.
+    """
+    if x.dim() != 2 or anchors.dim() != 2 or x.shape[1] != anchors.shape[1]:
+        raise StitchError(
+            f"embeddings {tuple(x.shape)} and anchor embeddings {tuple(anchors.shape)} "
+            "do not have the same dimension"
+        )
+    members = parse_similarity(similarity)
+    anchors = anchors.float()
+    offset = anchors.mean(dim=0, keepdim=True) if center else None
+    if len(members) == 1:
+        return _project_one(x, anchors, members[0], offset, chunk_rows)
+    # Product of invariances (Cannistraci et al., ICLR 2024): one block per similarity, each
+    # standardised with the mean and spread of the anchors' own block so no block dominates.
+    blocks = []
+    for sim in members:
+        block = _project_one(x, anchors, sim, offset, chunk_rows)
+        reference = _project_one(anchors, anchors, sim, offset, chunk_rows)
+        mean, std = reference.mean(), reference.std().clamp(min=1e-12)
+        blocks.append(block.sub_(mean).div_(std))
+    return torch.cat(blocks, dim=1)

@@ -8,12 +8,12 @@ from stitchcli import store
 from stitchcli.anchor_set import anchor_rows_in, load_anchor_set
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
-from stitchcli.relative import get_similarity, relative_projection
+from stitchcli.relative import parse_similarity, relative_projection
 
 
 def recompute_relative(embeddings: Path, anchors_path: Path, similarity: str, center: bool,
                        anchor_source: Path | None, out: Path) -> dict:
-    get_similarity(similarity)
+    parse_similarity(similarity)
     store.check_writable(out)
     file = store.load(embeddings, kind="embeddings")
     anchors = load_anchor_set(anchors_path)

@@ -17,7 +17,13 @@ def short_spec(spec: str) -> str:
 
 
 def _head_label(result: Result) -> str:
-    return f"{Path(result.head).stem}\n[dim]{result.space} · {short_spec(result.head_encoder)}[/]"
+    via = f" via {result.method}" if result.method not in ("relative", "absolute") else ""
+    return f"{Path(result.head).stem}{via}\n[dim]{result.space} · {short_spec(result.head_encoder)}[/]"
+
+
+def row_key(result: Result) -> tuple[str, str]:
+    """One row per head and method: an absolute head may appear plain and translated."""
+    return result.head, result.method
 
 
 def _column_label(result: Result) -> str:
@@ -27,8 +33,8 @@ def _column_label(result: Result) -> str:
 def results_table(results: list[Result]) -> Table:
     """Rows are heads, columns embedding files; ``*`` marks cells that are not stitched."""
     columns = list(dict.fromkeys(r.embeddings for r in results))
-    rows = list(dict.fromkeys(r.head for r in results))
-    by_pair = {(r.head, r.embeddings): r for r in results}
+    rows = list(dict.fromkeys(row_key(r) for r in results))
+    by_pair = {(row_key(r), r.embeddings): r for r in results}
     table = Table(title="Accuracy of each head (rows) on each encoder's file (columns)",
                   caption="* same encoder as the head (no stitching); other cells are zero-shot "
                   "stitching; — could not run", show_lines=True)
@@ -37,7 +43,7 @@ def results_table(results: list[Result]) -> Table:
         sample = next(r for r in results if r.embeddings == column)
         table.add_column(_column_label(sample), justify="right")
     for row in rows:
-        first = next(r for r in results if r.head == row)
+        first = next(r for r in results if row_key(r) == row)
         cells = []
         for column in columns:
             result = by_pair.get((row, column))

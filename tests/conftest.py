@@ -135,3 +135,11 @@ def timm_weights(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("timm") / "test_resnet.pth"
     torch.save(model.state_dict(), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> dict:
+    """Synthetic encoders related by rotation + scaling + noise, with anchors and heads."""
+    from synthetic import build_world
+
+    return build_world(tmp_path_factory.mktemp("stitch"))

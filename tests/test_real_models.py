@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import run_cli
 from stitchcli import store
+
+from helpers import run_cli
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

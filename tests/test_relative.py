@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stitchcli.relative import SIMILARITIES, relative_projection
+from stitchcli.errors import StitchError
+from stitchcli.relative import SIMILARITIES, invariances_of, relative_projection
+
+COMBINED = ["cosine+euclidean", "euclidean+l1+linf", "cosine+euclidean+l1+linf"]
 
 
 def random_orthogonal(dim: int, seed: int) -> torch.Tensor:
@@ -31,7 +34,7 @@ def space():
     return torch.randn(200, 16, generator=generator), torch.randn(10, 16, generator=generator)
 
 
-@pytest.mark.parametrize("similarity", sorted(SIMILARITIES))
+@pytest.mark.parametrize("similarity", sorted(SIMILARITIES) + COMBINED)
 @pytest.mark.parametrize("transform", ["rotation", "scale", "permutation", "translation"])
 def test_invariance_is_exactly_what_is_promised(space, similarity, transform):
     x, anchors = space
@@ -39,7 +42,7 @@ def test_invariance_is_exactly_what_is_promised(space, similarity, transform):
     before = relative_projection(x, anchors, similarity)
     after = relative_projection(apply(x), apply(anchors), similarity)
     unchanged = torch.allclose(before, after, atol=1e-4, rtol=1e-4)
-    assert unchanged == (transform in SIMILARITIES[similarity].invariances)
+    assert unchanged == (transform in invariances_of(similarity))
 
 
 def test_centering_adds_translation_invariance_to_cosine(space):
@@ -72,7 +75,7 @@ def test_zero_vectors_give_no_nan(similarity):
     assert torch.isfinite(relative_projection(x, anchors, similarity)).all()
 
 
-@pytest.mark.parametrize("similarity", sorted(SIMILARITIES))
+@pytest.mark.parametrize("similarity", sorted(SIMILARITIES) + COMBINED)
 def test_chunking_does_not_change_results(space, similarity):
     x, anchors = space
     whole = relative_projection(x, anchors, similarity, chunk_rows=10_000)
@@ -85,3 +88,21 @@ def test_distances_are_scaled_and_bounded():
     for name in ("euclidean", "l1"):
         values = relative_projection(x, x[:5], name)
         assert values.max() <= 1e-5 and values.min() > -3  # self-distance 0, typical ~ -1.4
+
+
+def test_combined_similarity_concatenates_standardised_blocks(space):
+    x, anchors = space
+    combined = relative_projection(x, anchors, "cosine+linf")
+    assert combined.shape == (200, 20)
+    cosine = relative_projection(x, anchors, "cosine")
+    # The first block is cosine up to the anchors' standardisation: perfectly correlated.
+    correlation = torch.corrcoef(torch.stack([combined[:, :10].flatten(), cosine.flatten()]))[0, 1]
+    assert correlation > 0.9999
+    # Neither block dominates: similar spreads.
+    assert 0.3 < combined[:, :10].std() / combined[:, 10:].std() < 3
+
+
+@pytest.mark.parametrize("name", ["cosine+dot", "cosine+cosine", "+"])
+def test_bad_combinations_are_refused(space, name):
+    with pytest.raises(StitchError):
+        relative_projection(*space, name)

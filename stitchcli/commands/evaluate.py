@@ -20,32 +20,55 @@ def evaluate(
     skip_incompatible: Annotated[bool, typer.Option(
         "--skip-incompatible", help="Leave out pairs that cannot run (e.g. an absolute head on "
         "an encoder of another width) instead of failing.")] = False,
+    translate: Annotated[list[str] | None, typer.Option(
+        help="For absolute heads on other encoders: none, procrustes or affine map fitted on the "
+        "shared anchors (repeatable to compare side by side).")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="Also write a heatmap PNG of the matrix (needs stitchcli[plot]).")] = None,
 ) -> None:
     """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
     import json
 
     from stitchcli import store
     from stitchcli.console import log, stdout
-    from stitchcli.errors import IncompatibleError
+    from stitchcli.errors import IncompatibleError, StitchError
     from stitchcli.evaluation import evaluate as evaluate_pair
     from stitchcli.heads import load_head
     from stitchcli.report import results_table
+    from stitchcli.translation import TRANSLATIONS
 
+    methods = [None if m == "none" else m for m in (translate or ["none"])]
+    for method in methods:
+        if method is not None and method not in TRANSLATIONS:
+            raise StitchError(f"unknown translation {method!r}",
+                              hint=f"choose none, {', '.join(TRANSLATIONS)}.")
+    if plot is not None:
+        from stitchcli.plotting import require_matplotlib
+
+        require_matplotlib()
+        store.check_writable(plot)
     heads = [load_head(path) for path in head]
     files = [store.load(path, kind="embeddings") for path in embeddings]
     results = []
     for loaded in heads:
-        for file in files:
-            try:
-                results.append(evaluate_pair(loaded, file))
-            except IncompatibleError as exc:
-                if not skip_incompatible:
-                    raise
-                log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
+        # Translation only changes absolute heads; others are evaluated once.
+        for method in methods if loaded.space == "absolute" else [None]:
+            for file in files:
+                try:
+                    results.append(evaluate_pair(loaded, file, translate=method))
+                except IncompatibleError as exc:
+                    if not skip_incompatible:
+                        raise
+                    log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
     if json_output:
         typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
     else:
         stdout.print(results_table(results))
+    if plot is not None:
+        from stitchcli.plotting import plot_matrix
+
+        plot_matrix(results, plot)
+        log(f"[green]wrote[/] {plot}")
     if fail_under is not None and any(r.accuracy < fail_under for r in results):
         worst = min(results, key=lambda r: r.accuracy)
         log(f"[red]accuracy {worst.accuracy:.4f} ({worst.head} × {worst.embeddings}) is below "

@@ -1,0 +1,50 @@
+"""``stitch compare``: how alike two encoders' latent spaces are, absolute vs relative."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli.commands.options import JsonOpt
+
+
+def compare(
+    first: Annotated[Path, typer.Argument(help="Embeddings file of encoder A.")],
+    second: Annotated[Path, typer.Argument(help="Embeddings file of encoder B, same samples.")],
+    k: Annotated[int, typer.Option("--k", help="Neighbours for the Jaccard index.")] = 10,
+    json_output: JsonOpt = False,
+) -> None:
+    """Compare two encoders on the same samples: CKA, paired cosine, neighbour Jaccard, MRR."""
+    import json
+
+    from rich.table import Table
+
+    from stitchcli import store
+    from stitchcli.compare import compare_files
+    from stitchcli.console import log, stdout
+
+    a, b = store.load(first, kind="embeddings"), store.load(second, kind="embeddings")
+    result = compare_files(a, b, k)
+    if result["relative"]["cka"] is None:
+        log("[yellow]no relative vectors in both files: embed them with the same --anchors[/]")
+    if json_output:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"{a.metadata.get('encoder')} vs {b.metadata.get('encoder')} "
+                  f"({result['num_samples']} samples)")
+    table.add_column("metric")
+    table.add_column("absolute", justify="right")
+    table.add_column("relative", justify="right")
+    names = {"cka": "linear CKA", "cosine": "mean cosine of pairs", "jaccard": f"top-{k} Jaccard",
+             "mrr": "partner MRR"}
+    for key, label in names.items():
+        cells = [("—" if space[key] is None else f"{space[key]:.3f}")
+                 for space in (result["absolute"], result["relative"])]
+        table.add_row(label, *cells)
+    stdout.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare)
