@@ -128,3 +128,36 @@ def evaluate(head: Head, file: store.StitchFile, translate: str | None = None) -
         accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
         num_samples=len(target), method=method,
     )
+
+
+def evaluate_matrix(
+    heads: list[Head],
+    paths: list,
+    methods: list[str | None],
+    skip_incompatible: bool = False,
+    on_skip=None,
+    on_pair=None,
+) -> list[Result]:
+    """Every head on every file, loading one file at a time (files can be many GB each).
+
+    Results come head-major (all files of the first head first), as a table reads.
+    """
+    for path in paths:  # cheap checks first: a wrong file fails before any slow work
+        store.load_metadata_checked(path, kind="embeddings")
+    found: dict[tuple[int, int, int], Result] = {}
+    for f, path in enumerate(paths):
+        file = store.load(path, kind="embeddings")
+        for h, head in enumerate(heads):
+            # Translation only changes absolute heads; others are evaluated once.
+            for m, method in enumerate(methods if head.space == "absolute" else [None]):
+                try:
+                    found[h, m, f] = evaluate(head, file, translate=method)
+                except IncompatibleError as exc:
+                    if not skip_incompatible:
+                        raise
+                    if on_skip:
+                        on_skip(head, file, exc)
+                if on_pair:
+                    on_pair()
+        del file
+    return [found[key] for key in sorted(found)]

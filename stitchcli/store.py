@@ -101,8 +101,8 @@ def read_metadata(path: Path) -> dict[str, str]:
         ) from exc
 
 
-def load(path: Path, kind: str | None = None) -> StitchFile:
-    """Load a stitchcli file, checking that it is one and, if given, of the expected kind."""
+def load_metadata_checked(path: Path, kind: str | None = None) -> dict[str, str]:
+    """Metadata of a stitchcli file, checking that it is one and, if given, of the expected kind."""
     path = Path(path)
     metadata = read_metadata(path)
     if metadata.get("format") != FORMAT or metadata.get("kind") not in KINDS:
@@ -117,6 +117,13 @@ def load(path: Path, kind: str | None = None) -> StitchFile:
             f"{_article(kind)} {kind} file",
             hint=_kind_hint(kind),
         )
+    return metadata
+
+
+def load(path: Path, kind: str | None = None) -> StitchFile:
+    """Load a stitchcli file, checking that it is one and, if given, of the expected kind."""
+    path = Path(path)
+    metadata = load_metadata_checked(path, kind)
     try:
         tensors: dict[str, torch.Tensor] = {}
         with safe_open(str(path), framework="pt") as handle:

@@ -30,9 +30,9 @@ def evaluate(
     import json
 
     from stitchcli import store
-    from stitchcli.console import log, stdout
-    from stitchcli.errors import IncompatibleError, StitchError
-    from stitchcli.evaluation import evaluate as evaluate_pair
+    from stitchcli.console import log, progress, stdout
+    from stitchcli.errors import StitchError
+    from stitchcli.evaluation import evaluate_matrix
     from stitchcli.heads import load_head
     from stitchcli.report import results_table
     from stitchcli.translation import TRANSLATIONS
@@ -48,18 +48,15 @@ def evaluate(
         require_matplotlib()
         store.check_writable(plot)
     heads = [load_head(path) for path in head]
-    files = [store.load(path, kind="embeddings") for path in embeddings]
-    results = []
-    for loaded in heads:
-        # Translation only changes absolute heads; others are evaluated once.
-        for method in methods if loaded.space == "absolute" else [None]:
-            for file in files:
-                try:
-                    results.append(evaluate_pair(loaded, file, translate=method))
-                except IncompatibleError as exc:
-                    if not skip_incompatible:
-                        raise
-                    log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
+    pairs = sum(len(methods) if h.space == "absolute" else 1 for h in heads) * len(embeddings)
+
+    def skipped(loaded, file, exc) -> None:
+        log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
+
+    with progress() as bar:
+        task = bar.add_task("evaluating", total=pairs)
+        results = evaluate_matrix(heads, embeddings, methods, skip_incompatible, on_skip=skipped,
+                                  on_pair=lambda: bar.advance(task))
     if json_output:
         typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
     else:
