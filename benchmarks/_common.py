@@ -26,9 +26,14 @@ def machine() -> dict:
         pass
     import torch
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def alternate(sides: dict[str, Callable[[], object]], rounds: int = 3) -> dict[str, list[float]]:
@@ -62,8 +67,9 @@ def peak_rss_mb() -> float:
 
 def run_python(code: str, timeout: int = 900) -> dict:
     """Run ``code`` in a fresh interpreter (for per-side peak memory); it prints one JSON line."""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=timeout, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
     return json.loads(result.stdout.strip().splitlines()[-1])

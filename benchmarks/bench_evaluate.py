@@ -21,14 +21,28 @@ K, CLASSES = 1000, 10
 
 def write_file(path: Path, n: int, seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
-    store.save(path, "embeddings", {
-        "embeddings": torch.randn(n, 8, generator=generator),
-        "labels": torch.randint(0, CLASSES, (n,), generator=generator),
-        "indices": torch.arange(n),
-        "relative": torch.rand(n, K, generator=generator) * 2 - 1,
-    }, {"encoder": f"bench:{seed}", "dataset": "bench", "dataset_fingerprint": "bench",
-        "label_names": [str(i) for i in range(CLASSES)], "num_samples": str(n), "dim": "8",
-        "anchors_fingerprint": "bench", "similarity": "cosine", "center": "false", "num_anchors": str(K)})
+    store.save(
+        path,
+        "embeddings",
+        {
+            "embeddings": torch.randn(n, 8, generator=generator),
+            "labels": torch.randint(0, CLASSES, (n,), generator=generator),
+            "indices": torch.arange(n),
+            "relative": torch.rand(n, K, generator=generator) * 2 - 1,
+        },
+        {
+            "encoder": f"bench:{seed}",
+            "dataset": "bench",
+            "dataset_fingerprint": "bench",
+            "label_names": [str(i) for i in range(CLASSES)],
+            "num_samples": str(n),
+            "dim": "8",
+            "anchors_fingerprint": "bench",
+            "similarity": "cosine",
+            "center": "false",
+            "num_anchors": str(K),
+        },
+    )
 
 
 def make_heads(work: Path, count: int, arch: str) -> list[Path]:
@@ -83,12 +97,25 @@ def main() -> None:
             per_pair = seconds / (len(heads) * count)
             data[str(n)] = {"files": count, "seconds": seconds}
             target = "< 10 s " + ("met" if seconds < 10 else "MISSED") if (n, count) == (100_000, 10) else ""
-            rows.append((f"{n:,}", f"10 × {count}", f"{seconds:.2f} s", f"{per_pair * 1000:.0f} ms",
-                         f"{n * len(heads) * count / seconds:,.0f}", target))
+            rows.append(
+                (
+                    f"{n:,}",
+                    f"10 × {count}",
+                    f"{seconds:.2f} s",
+                    f"{per_pair * 1000:.0f} ms",
+                    f"{n * len(heads) * count / seconds:,.0f}",
+                    target,
+                )
+            )
             for file in files:
                 file.unlink()
-        report(f"stitch evaluate, {args.arch} heads on {K}-anchor relative vectors", rows,
-               ("N", "heads × files", "total", "per pair", "samples/s", "target"), data, args.json_out)
+        report(
+            f"stitch evaluate, {args.arch} heads on {K}-anchor relative vectors",
+            rows,
+            ("N", "heads × files", "total", "per pair", "samples/s", "target"),
+            data,
+            args.json_out,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -26,8 +26,11 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-io-", dir=args.dir))
     try:
-        tensors = {"embeddings": torch.randn(n, 768), "labels": torch.zeros(n, dtype=torch.int64),
-                   "indices": torch.arange(n)}
+        tensors = {
+            "embeddings": torch.randn(n, 768),
+            "labels": torch.zeros(n, dtype=torch.int64),
+            "indices": torch.arange(n),
+        }
         path, copy = work / "emb.safetensors", work / "copy.safetensors"
         store.save(path, "embeddings", tensors, {"encoder": "bench"})
         size_mb = path.stat().st_size / 2**20
@@ -46,10 +49,17 @@ def main() -> None:
 
         times = alternate({"write": write, "read": read, "copy": raw_copy}, rounds=args.rounds)
         speeds = {k: size_mb / best(v) for k, v in times.items()}
-        rows = [(k, f"{best(v):.2f} s", f"{speeds[k]:,.0f} MiB/s", f"{speeds[k] / speeds['copy']:.2f}× copy")
-                for k, v in times.items()]
-        report(f"Cache I/O, {n:,} × 768 float32 ({size_mb:,.0f} MiB), page cache warm",
-               rows, ("operation", "best", "speed", "vs raw copy"), {"n": n, "times": times}, args.json_out)
+        rows = [
+            (k, f"{best(v):.2f} s", f"{speeds[k]:,.0f} MiB/s", f"{speeds[k] / speeds['copy']:.2f}× copy")
+            for k, v in times.items()
+        ]
+        report(
+            f"Cache I/O, {n:,} × 768 float32 ({size_mb:,.0f} MiB), page cache warm",
+            rows,
+            ("operation", "best", "speed", "vs raw copy"),
+            {"n": n, "times": times},
+            args.json_out,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -49,12 +49,20 @@ def main() -> None:
         ("rows per second", f"{n / best['stitch']:,.0f}", ""),
         ("peak RSS stitch / torch.mm", f"{peak['stitch']:,.0f} / {peak['torch.mm']:,.0f} MiB", ""),
         ("input, output", f"{first['in_mb']:,.0f}, {first['out_mb']:,.0f} MiB", ""),
-        ("peak beyond the input / output", f"{overhead / first['out_mb']:.2f}×",
-         f"≤ 1.5× {'met' if overhead / first['out_mb'] <= 1.5 else 'MISSED'}"),
+        (
+            "peak beyond the input / output",
+            f"{overhead / first['out_mb']:.2f}×",
+            f"≤ 1.5× {'met' if overhead / first['out_mb'] <= 1.5 else 'MISSED'}",
+        ),
         ("peak incl. input / output", f"{peak['stitch'] / first['out_mb']:.2f}×", ""),
     ]
-    report(f"Relative projection, cosine, {n:,} × {d} vs {k} anchors", rows, ("measure", "value", "target"),
-           {"n": n, "runs": runs, "speed_ratio": speed}, args.json_out)
+    report(
+        f"Relative projection, cosine, {n:,} × {d} vs {k} anchors",
+        rows,
+        ("measure", "value", "target"),
+        {"n": n, "runs": runs, "speed_ratio": speed},
+        args.json_out,
+    )
     if args.json_out is None:
         print(json.dumps({"best_seconds": best, "peak_mb": peak}))
 

@@ -23,8 +23,12 @@ def wall(argv: list[str], repeats: int) -> list[float]:
 
 
 def importtime_top(n: int = 8) -> list[tuple[int, str]]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "from stitchcli.cli import app"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "from stitchcli.cli import app"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     rows = []
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line and "cumulative" not in line:
@@ -34,10 +38,12 @@ def importtime_top(n: int = 8) -> list[tuple[int, str]]:
 
 
 def heavy_modules_loaded() -> list[str]:
-    code = ("import sys\nfrom stitchcli.cli import app\ntry:\n    app(['--help'])\n"
-            "except SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'transformers', 'timm', 'numpy') if m in sys.modules]\n"
-            "print('HEAVY=' + ','.join(heavy))")
+    code = (
+        "import sys\nfrom stitchcli.cli import app\ntry:\n    app(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'timm', 'numpy') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("HEAVY="))
     return [m for m in line.removeprefix("HEAVY=").split(",") if m]
@@ -50,9 +56,11 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 5 if args.quick else 15
     rows, data = [], {}
-    for label, argv in (("stitch --help", [str(STITCH), "--help"]),
-                        ("stitch evaluate --help", [str(STITCH), "evaluate", "--help"]),
-                        ("python -c pass (floor)", [sys.executable, "-c", "pass"])):
+    for label, argv in (
+        ("stitch --help", [str(STITCH), "--help"]),
+        ("stitch evaluate --help", [str(STITCH), "evaluate", "--help"]),
+        ("python -c pass (floor)", [sys.executable, "-c", "pass"]),
+    ):
         seconds = median(wall(argv, repeats))
         data[label] = seconds
         target = "< 0.3 s" if label.startswith("stitch") else ""
