@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from stitchcli import store
 from stitchcli.errors import IncompatibleError
@@ -102,34 +104,64 @@ def translated_features(head: Head, file: store.StitchFile, method: str) -> torc
     return translate(features_for(file, "absolute"))
 
 
-@torch.inference_mode()
-def evaluate(head: Head, file: store.StitchFile, translate: str | None = None) -> Result:
-    """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first."""
+def predict_many(heads: list[Head], features: torch.Tensor) -> list[torch.Tensor]:
+    """Class predictions of several heads on the same inputs, in row chunks.
+
+    Heads that start with a LayerNorm (both built-in architectures) share its normalisation:
+    it is computed once per chunk, and each head applies only its own affine part and the
+    rest. With many heads that is most of the work for linear heads.
+    """
+    predictions: list[list[torch.Tensor]] = [[] for _ in heads]
+    for start in range(0, len(features), EVAL_CHUNK_ROWS):
+        chunk = features[start : start + EVAL_CHUNK_ROWS]
+        shared: dict[float, torch.Tensor] = {}
+        for i, head in enumerate(heads):
+            first = head.module[0] if isinstance(head.module, nn.Sequential) else None
+            if isinstance(first, nn.LayerNorm) and tuple(first.normalized_shape) == (chunk.shape[1],):
+                if first.eps not in shared:
+                    shared[first.eps] = F.layer_norm(chunk, first.normalized_shape, eps=first.eps)
+                x = shared[first.eps]
+                if first.weight is not None:
+                    x = x * first.weight if first.bias is None else torch.addcmul(first.bias, x, first.weight)
+                logits = head.module[1:](x)
+            else:
+                logits = head.module(chunk)
+            predictions[i].append(logits.argmax(dim=1))
+    return [torch.cat(p) if p else torch.empty(0, dtype=torch.long) for p in predictions]
+
+
+def _result(head: Head, file: store.StitchFile, predicted: torch.Tensor, method: str) -> Result:
+    target = label_mapping(head, file)[file.require("labels").long()]
     encoder = file.metadata.get("encoder", "?")
-    stitched = encoder != head.encoder
-    method = head.space
-    # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
-    # keeps every row of a translated matrix complete and comparable.
-    if translate and head.space == "absolute":
-        method = translate
-        features = translated_features(head, file, translate)
-    else:
-        check_compatible(head, file)
-        features = features_for(file, head.space)
-    mapping = label_mapping(head, file)
-    target = mapping[file.require("labels").long()]
-    predicted = torch.cat([
-        head.module(features[i : i + EVAL_CHUNK_ROWS]).argmax(dim=1)
-        for i in range(0, len(features), EVAL_CHUNK_ROWS)
-    ]) if len(features) else torch.empty(0, dtype=torch.long)
     return Result(
         head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
-        encoder=encoder, space=head.space, stitched=stitched,
+        encoder=encoder, space=head.space, stitched=encoder != head.encoder,
         accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
         num_samples=len(target), method=method,
     )
 
 
+@torch.inference_mode()
+def evaluate(head: Head, file: store.StitchFile, translate: str | None = None) -> Result:
+    """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first."""
+    # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
+    # keeps every row of a translated matrix complete and comparable.
+    if translate and head.space == "absolute":
+        features = translated_features(head, file, translate)
+        label_mapping(head, file)
+        return _result(head, file, predict_many([head], features)[0], translate)
+    check_compatible(head, file)
+    label_mapping(head, file)
+    return _result(head, file, predict_many([head], features_for(file, head.space))[0], head.space)
+
+
+def _check_pair(head: Head, file: store.StitchFile) -> bool:
+    check_compatible(head, file)
+    label_mapping(head, file)
+    return True
+
+
+@torch.inference_mode()
 def evaluate_matrix(
     heads: list[Head],
     paths: list,
@@ -140,24 +172,46 @@ def evaluate_matrix(
 ) -> list[Result]:
     """Every head on every file, loading one file at a time (files can be many GB each).
 
+    Plain heads of the same space run together on each file (shared input normalisation);
+    translated heads run one by one, since each maps the inputs differently.
     Results come head-major (all files of the first head first), as a table reads.
     """
     for path in paths:  # cheap checks first: a wrong file fails before any slow work
         store.load_metadata_checked(path, kind="embeddings")
     found: dict[tuple[int, int, int], Result] = {}
+
+    def attempt(head: Head, file: store.StitchFile, run, *args):
+        try:
+            return run(*args)
+        except IncompatibleError as exc:
+            if not skip_incompatible:
+                raise
+            if on_skip:
+                on_skip(head, file, exc)
+        finally:
+            if on_pair:
+                on_pair()
+        return None
+
     for f, path in enumerate(paths):
         file = store.load(path, kind="embeddings")
+        plain: dict[str, list[tuple[int, int, Head]]] = {}
         for h, head in enumerate(heads):
-            # Translation only changes absolute heads; others are evaluated once.
             for m, method in enumerate(methods if head.space == "absolute" else [None]):
-                try:
-                    found[h, m, f] = evaluate(head, file, translate=method)
-                except IncompatibleError as exc:
-                    if not skip_incompatible:
-                        raise
-                    if on_skip:
-                        on_skip(head, file, exc)
-                if on_pair:
-                    on_pair()
-        del file
+                if method is None:
+                    plain.setdefault(head.space, []).append((h, m, head))
+                    continue
+                result = attempt(head, file, evaluate, head, file, method)
+                if result is not None:
+                    found[h, m, f] = result
+        for space, group in plain.items():
+            ready = []
+            for h, m, head in group:
+                if attempt(head, file, _check_pair, head, file):
+                    ready.append((h, m, head))
+            if ready:
+                predictions = predict_many([head for _, _, head in ready], features_for(file, space))
+                for (h, m, head), predicted in zip(ready, predictions, strict=True):
+                    found[h, m, f] = _result(head, file, predicted, space)
+        file = None  # let this file's tensors go before the next one loads
     return [found[key] for key in sorted(found)]

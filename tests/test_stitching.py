@@ -138,3 +138,21 @@ def test_fps_and_kmeans_anchors_from_embeddings(world, tmp_path):
     result = run_cli("anchors", "--dataset", world["sources"]["test"], "--num", 8, "--strategy", "fps",
                      "--embeddings", world["files"]["trainA"], "--out", tmp_path / "x.safetensors")
     assert_one_line_error(result, "another dataset")
+
+
+def test_shared_normalisation_gives_the_same_predictions_as_each_head_alone():
+    from stitchcli.evaluation import predict_many
+    from stitchcli.heads import Head, HeadConfig, build_head
+
+    torch.manual_seed(0)
+    heads = []
+    for arch in ("linear", "mlp", "mlp"):
+        module = build_head(HeadConfig(arch, 40, 5, hidden=16)).eval()
+        for parameter in module.parameters():  # non-trivial LayerNorm affine parts too
+            parameter.data.normal_()
+        heads.append(Head(path=None, config=None, module=module, space="relative", encoder="x", label_names=[]))
+    features = torch.randn(300, 40) * 3 + 1
+    with torch.inference_mode():
+        together = predict_many(heads, features)
+        for head, predicted in zip(heads, together, strict=True):
+            assert torch.equal(predicted, head.module(features).argmax(dim=1))
