@@ -66,8 +66,12 @@ for name in "${encoders[@]}"; do
   done
 done
 
-echo "== stitch evaluate: every head on every encoder's test file" >&2
-"$STITCH" evaluate "${heads[@]}" "${tests[@]}" --skip-incompatible --plot "$run/matrix.png"
-"$STITCH" evaluate "${heads[@]}" "${tests[@]}" --skip-incompatible --json > "$run/evaluate.json.tmp"
+echo "== stitch compare: how alike the two test spaces are, absolute vs relative" >&2
+"$STITCH" compare "$run/minilm-l6-test.safetensors" "$run/minilm-l3-test.safetensors"
+
+echo "== stitch evaluate: every head on every encoder's test file (absolute heads also via procrustes)" >&2
+matrix=("${heads[@]}" "${tests[@]}" --translate none --translate procrustes --skip-incompatible)
+"$STITCH" evaluate "${matrix[@]}" --plot "$run/matrix.png"
+"$STITCH" evaluate "${matrix[@]}" --json > "$run/evaluate.json.tmp"
 mv "$run/evaluate.json.tmp" "$run/evaluate.json"
 echo "== wrote $run/evaluate.json and $run/matrix.png in $(( $(date +%s) - started )) s" >&2
