@@ -32,7 +32,7 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100) -> None:
     values = np.full((len(rows), len(columns)), np.nan)
     for (row, column), result in cells.items():
         values[rows.index(row), columns.index(column)] = result.accuracy
-    fig, ax = plt.subplots(figsize=(1.6 + 1.7 * len(columns), 1.0 + 0.6 * len(rows)), dpi=dpi)
+    fig, ax = plt.subplots(figsize=(3.4 + 1.7 * len(columns), 1.4 + 0.6 * len(rows)), dpi=dpi)
     image = ax.imshow(values, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
     for (row, column), result in cells.items():
         i, j = rows.index(row), columns.index(column)
@@ -45,7 +45,7 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100) -> None:
     ax.set_xticks(range(len(columns)), [labels[c] for c in columns], fontsize=8, rotation=20, ha="right")
     ax.set_yticks(range(len(rows)), [f"{Path(h).stem} ({m})" for h, m in rows], fontsize=8)
     ax.set_xlabel("embeddings (encoder)")
-    ax.set_title("Zero-shot stitching accuracy (red box: head's own encoder)", fontsize=10)
+    ax.set_title("Zero-shot stitching accuracy\n(red box: the head's own encoder, no stitching)", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)

@@ -102,8 +102,8 @@ def test_plot_writes_a_png_of_the_matrix(world, tmp_path):
        "--embeddings", world["files"]["testA"], "--embeddings", world["files"]["testB"], "--plot", plot)
     with Image.open(plot) as image:
         assert image.format == "PNG"
-        # figsize (1.6 + 1.7·2 columns, 1.0 + 0.6·2 rows) inches at 100 dpi
-        assert image.size == (500, 220)
+        # figsize (3.4 + 1.7·2 columns, 1.4 + 0.6·2 rows) inches at 100 dpi
+        assert image.size == (680, 260)
 
 
 def test_plot_without_matplotlib_names_the_extra(world, tmp_path, monkeypatch):
