@@ -53,6 +53,15 @@ def stop_after_first_chunk(process: subprocess.Popen, partial: Path, sig: int) -
     process.send_signal(sig)
 
 
+def killed_partway(args, tmp_path: Path) -> Path:
+    """Start an embed, SIGKILL it after its first chunk; returns the --out it never reached."""
+    out = tmp_path / "emb.safetensors"
+    process = start(args, out)
+    stop_after_first_chunk(process, tmp_path / "emb.safetensors.partial", signal.SIGKILL)
+    process.communicate(timeout=120)
+    return out
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_interrupted_run_resumes_to_identical_tensors(setup, tmp_path, sig):
     root, args, reference = setup
@@ -80,10 +89,7 @@ def test_interrupted_run_resumes_to_identical_tensors(setup, tmp_path, sig):
 
 def test_other_arguments_start_over(setup, tmp_path):
     root, args, reference = setup
-    out = tmp_path / "emb.safetensors"
-    process = start(args, out)
-    stop_after_first_chunk(process, tmp_path / "emb.safetensors.partial", signal.SIGKILL)
-    process.communicate(timeout=120)
+    out = killed_partway(args, tmp_path)
     changed = run_cli("embed", *args, "--pooling", "cls", "--limit", "100", "--out", out)
     assert changed.exit_code == 0, changed.stderr
     assert "starting over" in changed.stderr
@@ -92,10 +98,7 @@ def test_other_arguments_start_over(setup, tmp_path):
 
 def test_no_resume_discards_partial_results(setup, tmp_path):
     root, args, reference = setup
-    out = tmp_path / "emb.safetensors"
-    process = start(args, out)
-    stop_after_first_chunk(process, tmp_path / "emb.safetensors.partial", signal.SIGKILL)
-    process.communicate(timeout=120)
+    out = killed_partway(args, tmp_path)
     fresh = run_cli("embed", *args, "--no-resume", "--out", out)
     assert fresh.exit_code == 0 and "--no-resume" in fresh.stderr
     assert torch.equal(store.load(out).tensors["embeddings"], reference["embeddings"])
