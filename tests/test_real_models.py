@@ -89,4 +89,10 @@ def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_
         assert relative > 0.62 and relative > absolute, (source, target, relative, absolute)
         gaps.append(relative - absolute)
     assert sum(gaps) / 2 > 0.04, gaps
+    compared = run_cli("compare", tests["l6"], tests["l3"], "--json")
+    assert compared.exit_code == 0, compared.stderr
+    report = json.loads(compared.stdout)
+    print(json.dumps(report))
+    # Paired relative vectors agree far more than paired absolute ones (~0.9 vs ~0.3 here).
+    assert report["relative"]["cosine"] > report["absolute"]["cosine"] + 0.3
     assert store.load(tests["l3"]).metadata["dim"] == "384"
