@@ -55,12 +55,6 @@ def run_embed(request: EmbedRequest) -> dict:
     anchor_source = anchor_set.load_source() if anchor_set is not None else None
 
     encoder = load_encoder(request.encoder, request.encoder_options)
-    for data in (dataset, anchor_source):
-        if data is not None and data.modality != encoder.modality:
-            raise StitchError(
-                f"{encoder.spec} is a {encoder.modality} encoder but {data.source} holds "
-                f"{data.modality} samples"
-            )
     run_key = store.fingerprint(json.dumps({
         "encoder": request.encoder,
         "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
