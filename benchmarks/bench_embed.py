@@ -40,6 +40,8 @@ from stitchcli.encoders import EncoderOptions, load_encoder
 from _common import ROOT, alternate, argument_parser, best, interleaved, met, report, stitch_executable
 
 TARGET = 0.95
+WHOLE = ("data", "side", "best", "spread", "samples/s", "vs bare loop", "target")
+FINE = ("data", "side", "total", "samples/s", "vs bare loop", "target")
 
 
 def texts(n: int) -> tuple[list[str], str]:
@@ -189,7 +191,7 @@ def sliced(label: str, sides: dict, n: int, slice_size: int, rounds: int) -> tup
 def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="500 texts / 128 images, no thread sweep")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="whole-run rounds")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--image-model", default="resnet18", help="timm model, created with pretrained=False")
     parser.add_argument("--no-cli", action="store_true", help="leave out the whole-CLI subprocess side")
@@ -218,11 +220,12 @@ def main() -> None:
         bare_sorted = bare_text_loop(model_dir, samples, args.batch_size, sort=True)
         loop = stitch_loop(request)
         sides = {"bare loop": bare, "bare loop sorted": lambda: bare_sorted(),
-                 "stitch run_embed": stitch_core(request), "stitch embed_rows": lambda: loop()}
+                 "stitch run_embed": stitch_core(request)}
         if not args.no_cli:
             sides["stitch CLI (subprocess)"] = stitch_cli(request, work / "cli-t.safetensors")
         rows, data["text_times"] = whole_runs("MiniLM-L6 texts", sides, n_text, args.rounds)
         whole += rows
+        report("(so far) texts, whole runs", rows, WHOLE, {}, None)
         ours = store.load(request.out, kind="embeddings").tensors["embeddings"]
         data["text_max_abs_diff"] = float((bare() - ours).abs().max())
         start = time.perf_counter()
@@ -234,6 +237,7 @@ def main() -> None:
             {"bare loop": bare, "bare loop sorted": bare_sorted, "stitch embed_rows": loop},
             n_text, 250, rounds=2)
         fine += rows
+        report("(so far) texts, interleaved by slices", rows, FINE, {}, None)
 
         if not args.quick:
             # Thread count: 1 vs all cores; bare loop vs stitch's loop, interleaved by slices.
@@ -242,7 +246,7 @@ def main() -> None:
             for threads in sorted({1, cores}):
                 thread_sides[f"bare loop, {threads} thread(s)"] = with_threads(threads, bare)
                 thread_sides[f"stitch embed_rows, {threads} thread(s)"] = with_threads(threads, loop)
-            few = n_text // 2
+            few = n_text // 4
             totals = interleaved(thread_sides, [range(s, s + 250) for s in range(0, few, 250)], rounds=2)
             data["thread_totals"] = totals
             base = few / totals["bare loop, 1 thread(s)"]
@@ -264,13 +268,13 @@ def main() -> None:
         )
         bare_images = bare_image_loop(args.image_model, weights, images, args.batch_size)
         image_loop = stitch_loop(image_request)
-        sides = {"bare loop": bare_images, "stitch run_embed": stitch_core(image_request),
-                 "stitch embed_rows": lambda: image_loop()}
+        sides = {"bare loop": bare_images, "stitch run_embed": stitch_core(image_request)}
         if not args.no_cli:
             sides["stitch CLI (subprocess)"] = stitch_cli(image_request, work / "cli-i.safetensors")
         label = f"timm {args.image_model} 64×64 images"
         rows, data["image_times"] = whole_runs(label, sides, n_images, args.rounds)
         whole += rows
+        report("(so far) images, whole runs", rows, WHOLE, {}, None)
         ours = store.load(image_request.out, kind="embeddings").tensors["embeddings"]
         data["image_max_abs_diff"] = float((bare_images() - ours).abs().max())
         rows, data["image_sliced"] = sliced(
@@ -278,7 +282,7 @@ def main() -> None:
         fine += rows
 
         report("Interleaved by slices (250 texts / 64 images; every side per slice; best of 2 per slice)",
-               fine, ("data", "side", "total", "samples/s", "vs bare loop", "target"), {}, None)
+               fine, FINE, {}, None)
         if threads_rows:
             report("Thread count (interleaved by slices of 250 texts)", threads_rows,
                    ("data", "side", "total", "samples/s", "vs"), {}, None)
@@ -286,7 +290,7 @@ def main() -> None:
             f"Whole runs, batch {args.batch_size}, best of {args.rounds} alternating rounds (spread = "
             "slowest/fastest); run_embed includes model load, chunk checkpoints and the file write",
             whole,
-            ("data", "side", "best", "spread", "samples/s", "vs bare loop", "target"),
+            WHOLE,
             data,
             args.json_out,
         )
