@@ -19,7 +19,7 @@ x = torch.randn({n}, {d}); a = torch.randn({k}, {d})
 before = peak_rss_mb()
 start = time.perf_counter()
 if {side!r} == "stitch":
-    from stitchcli.relative import relative_projection
+    from stitchcli.relspace import relative_projection
     out = relative_projection(x, a, "cosine")
 else:
     out = torch.mm(x, a.T)

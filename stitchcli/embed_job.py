@@ -15,7 +15,7 @@ from stitchcli.data import ReadOptions, load_dataset
 from stitchcli.embedding import count_resumed, embed_rows
 from stitchcli.encoders import EncoderOptions, load_encoder
 from stitchcli.errors import StitchError
-from stitchcli.relative import parse_similarity, relative_projection
+from stitchcli.relspace import parse_similarity, relative_projection
 from stitchcli.resume import ChunkStore, partial_dir_for
 
 
@@ -58,6 +58,7 @@ def run_embed(request: EmbedRequest) -> dict:
     run_key = store.fingerprint(json.dumps({
         "encoder": request.encoder,
         "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
+        "pooling": encoder.pooling,  # the effective one: a default can differ between versions
         "weights": _file_identity(request.encoder_options.weights),
         "dataset": dataset.fingerprint,
         "rows": len(rows),

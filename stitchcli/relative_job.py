@@ -8,7 +8,7 @@ from stitchcli import store
 from stitchcli.anchor_set import anchor_rows_in, load_anchor_set
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
-from stitchcli.relative import parse_similarity, relative_projection
+from stitchcli.relspace import parse_similarity, relative_projection
 
 
 def recompute_relative(embeddings: Path, anchors_path: Path, similarity: str, center: bool,

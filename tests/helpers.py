@@ -34,3 +34,12 @@ def assert_one_line_error(result, contains: str = "") -> None:
     assert all(line.startswith(("Error: ", "Hint: ")) for line in lines if not line.startswith(" ")), stderr
     assert "Traceback" not in stderr
     assert contains.lower() in errors[0].lower(), stderr
+
+
+def random_orthogonal(dim: int, seed: int):
+    """A seeded random orthogonal matrix (Haar-distributed: QR with the signs of R's diagonal)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(dim, dim, generator=generator, dtype=torch.float64))
+    return (q * torch.sign(torch.diagonal(r))).float()

@@ -6,15 +6,11 @@ import pytest
 import torch
 
 from stitchcli.errors import StitchError
-from stitchcli.relative import SIMILARITIES, invariances_of, relative_projection
+from stitchcli.relspace import SIMILARITIES, invariances_of, relative_projection
+
+from helpers import random_orthogonal
 
 COMBINED = ["cosine+euclidean", "euclidean+l1+linf", "cosine+euclidean+l1+linf"]
-
-
-def random_orthogonal(dim: int, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    q, r = torch.linalg.qr(torch.randn(dim, dim, generator=generator, dtype=torch.float64))
-    return (q * torch.sign(torch.diagonal(r))).float()
 
 
 def transforms(dim: int):

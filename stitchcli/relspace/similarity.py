@@ -1,4 +1,4 @@
-"""Relative projection: similarities of each sample to the anchors, as a registry, chunked over rows."""
+"""Similarities of samples to anchors (cosine, angular, distances, combinations), chunked over rows."""
 
 from __future__ import annotations
 

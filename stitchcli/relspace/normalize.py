@@ -1,0 +1,98 @@
+"""Per-anchor standardisation of relative vectors, with a file's own statistics or the anchors'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from stitchcli.errors import StitchError
+
+CHUNK_ROWS = 16_384
+MIN_STD = 1e-6
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How each anchor coordinate is standardised before a head reads it.
+
+    ``reference`` names the rows whose statistics are used: ``"rows"`` (the relative vectors being
+    read, e.g. a whole test file), ``"anchors"`` (the anchors' own relative vectors, so a single
+    sample can be read) or ``None`` (no standardisation).
+    """
+
+    name: str
+    description: str
+    reference: str | None
+
+
+NORMALIZATIONS: dict[str, Normalization] = {}
+
+
+def register_normalization(normalization: Normalization) -> Normalization:
+    NORMALIZATIONS[normalization.name] = normalization
+    return normalization
+
+
+register_normalization(Normalization("none", "raw similarities", None))
+register_normalization(Normalization(
+    "file", "each anchor coordinate standardised with the statistics of the file being read "
+    "(the paper's batch-wise InstanceNorm, made deterministic)", "rows"))
+register_normalization(Normalization(
+    "anchors", "each anchor coordinate standardised with the anchors' own relative vectors "
+    "(works for a single sample)", "anchors"))
+
+
+def get_normalization(name: str) -> Normalization:
+    if name not in NORMALIZATIONS:
+        raise StitchError(f"unknown normalization {name!r}",
+                          hint=f"choose one of {', '.join(NORMALIZATIONS)}.")
+    return NORMALIZATIONS[name]
+
+
+def column_statistics(x: torch.Tensor, chunk_rows: int = CHUNK_ROWS,
+                      exclude_diagonal: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and (population) standard deviation of each column, in two chunked float64 passes.
+
+    The result does not depend on how rows are chunked beyond float64 rounding. With
+    ``exclude_diagonal`` (a square matrix of anchors against themselves) the self-similarities are
+    left out, since they say nothing about how the anchor relates to other samples.
+    """
+    n, k = x.shape
+    count = n - 1 if exclude_diagonal else n
+    if count < 2:
+        raise StitchError(
+            f"cannot standardise relative vectors from {count} sample(s)",
+            hint="use --normalize anchors (statistics of the anchors) or none for single samples.",
+        )
+
+    def chunks() -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        for start in range(0, n, chunk_rows):
+            chunk = x[start : start + chunk_rows].double()
+            keep = None
+            if exclude_diagonal:
+                rows = torch.arange(start, start + len(chunk))
+                keep = torch.ones_like(chunk, dtype=torch.bool)
+                keep[torch.arange(len(chunk)), rows] = False
+            yield chunk, keep
+
+    total = torch.zeros(k, dtype=torch.float64)
+    for chunk, keep in chunks():
+        total += (chunk if keep is None else chunk * keep).sum(dim=0)
+    mean = total / count
+    squares = torch.zeros(k, dtype=torch.float64)
+    for chunk, keep in chunks():
+        centred = (chunk - mean).square_()
+        squares += (centred if keep is None else centred * keep).sum(dim=0)
+    std = (squares / count).sqrt()
+    return mean.float(), std.float().clamp_(min=MIN_STD)
+
+
+def standardise_(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                 chunk_rows: int = CHUNK_ROWS) -> torch.Tensor:
+    """(x - mean) / std per column, in place, chunk by chunk."""
+    inverse = std.reciprocal()
+    for start in range(0, x.shape[0], chunk_rows):
+        x[start : start + chunk_rows].sub_(mean).mul_(inverse)
+    return x

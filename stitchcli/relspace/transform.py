@@ -1,0 +1,80 @@
+"""What a head does to raw relative vectors before reading them: normalisation, then sparse top-k."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from stitchcli.errors import StitchError
+from stitchcli.relspace.normalize import column_statistics, get_normalization, standardise_
+from stitchcli.relspace.similarity import relative_projection
+from stitchcli.relspace.sparse import sparsify_topk_
+
+# Old head files carry none of these keys: they read raw relative vectors, which is what these mean.
+LEGACY = {"normalize": "none", "topk": "0", "topk_power": "1.0"}
+
+
+@dataclass(frozen=True)
+class RelativeTransform:
+    """Applied identically by ``train-head`` and ``evaluate``; recorded in the head's metadata.
+
+    ``normalize`` standardises each anchor coordinate (see ``relspace.normalize``); ``topk`` > 0
+    then keeps each sample's k largest values, raised to ``power`` and L2-normalised (ASIF).
+    """
+
+    normalize: str = "none"
+    topk: int = 0
+    power: float = 1.0
+
+    def check(self) -> RelativeTransform:
+        get_normalization(self.normalize)
+        if self.topk < 0:
+            raise StitchError(f"--topk must be 0 (off) or positive, got {self.topk}")
+        if not self.power > 0:
+            raise StitchError(f"--topk-power must be positive, got {self.power}")
+        return self
+
+    @property
+    def identity(self) -> bool:
+        return self.normalize == "none" and self.topk == 0
+
+    def as_metadata(self) -> dict[str, str]:
+        return {"normalize": self.normalize, "topk": str(self.topk), "topk_power": repr(float(self.power))}
+
+    def as_json(self) -> dict:
+        return {"normalize": self.normalize, "topk": self.topk, "topk_power": self.power}
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> RelativeTransform:
+        values = {key: meta.get(key, default) for key, default in LEGACY.items()}
+        try:
+            return cls(values["normalize"], int(values["topk"]), float(values["topk_power"])).check()
+        except ValueError as exc:
+            raise StitchError(f"bad relative-transform metadata {values}: {exc}") from None
+
+    def describe(self) -> str:
+        parts = [] if self.normalize == "none" else [f"normalize {self.normalize}"]
+        if self.topk:
+            parts.append(f"top-{self.topk}" + (f"^{self.power:g}" if self.power != 1.0 else ""))
+        return ", ".join(parts) or "raw"
+
+    def apply(self, relative: torch.Tensor, anchor_relative: torch.Tensor | None = None) -> torch.Tensor:
+        """A transformed copy of ``relative`` [N, K]. ``anchor_relative`` [K, K] (the anchors against
+        themselves) is needed by ``normalize anchors`` only."""
+        out = relative.float().clone()
+        reference = get_normalization(self.normalize).reference
+        if reference == "rows":
+            standardise_(out, *column_statistics(out))
+        elif reference == "anchors":
+            if anchor_relative is None:
+                raise StitchError("normalize anchors needs the anchors' own relative vectors")
+            standardise_(out, *column_statistics(anchor_relative.float(), exclude_diagonal=True))
+        if self.topk:
+            sparsify_topk_(out, self.topk, self.power)
+        return out
+
+
+def anchor_self_relative(anchor_embeddings: torch.Tensor, similarity: str, center: bool) -> torch.Tensor:
+    """The anchors' own relative vectors [K, K] (the reference of ``normalize anchors``)."""
+    return relative_projection(anchor_embeddings, anchor_embeddings, similarity, center)
