@@ -12,7 +12,7 @@ from stitchcli import store
 from stitchcli.errors import IncompatibleError
 from stitchcli.heads import Head
 from stitchcli.metrics import accuracy, macro_f1
-from stitchcli.training import features_for
+from stitchcli.training import features_for, head_inputs
 
 EVAL_CHUNK_ROWS = 65_536
 
@@ -152,7 +152,8 @@ def evaluate(head: Head, file: store.StitchFile, translate: str | None = None) -
         return _result(head, file, predict_many([head], features)[0], translate)
     check_compatible(head, file)
     label_mapping(head, file)
-    return _result(head, file, predict_many([head], features_for(file, head.space))[0], head.space)
+    features = head_inputs(file, head.space, head.transform)
+    return _result(head, file, predict_many([head], features)[0], head.space)
 
 
 def _check_pair(head: Head, file: store.StitchFile) -> bool:
@@ -172,7 +173,8 @@ def evaluate_matrix(
 ) -> list[Result]:
     """Every head on every file, loading one file at a time (files can be many GB each).
 
-    Plain heads of the same space run together on each file (shared input normalisation);
+    Plain heads that read the same inputs (space and relative transform) run together on each
+    file (shared input normalisation);
     translated heads run one by one, since each maps the inputs differently.
     Results come head-major (all files of the first head first), as a table reads.
     """
@@ -195,22 +197,23 @@ def evaluate_matrix(
 
     for f, path in enumerate(paths):
         file = store.load(path, kind="embeddings")
-        plain: dict[str, list[tuple[int, int, Head]]] = {}
+        plain: dict[tuple, list[tuple[int, int, Head]]] = {}
         for h, head in enumerate(heads):
             for m, method in enumerate(methods if head.space == "absolute" else [None]):
                 if method is None:
-                    plain.setdefault(head.space, []).append((h, m, head))
+                    plain.setdefault((head.space, head.transform), []).append((h, m, head))
                     continue
                 result = attempt(head, file, evaluate, head, file, method)
                 if result is not None:
                     found[h, m, f] = result
-        for space, group in plain.items():
+        for (space, transform), group in plain.items():
             ready = []
             for h, m, head in group:
                 if attempt(head, file, _check_pair, head, file):
                     ready.append((h, m, head))
             if ready:
-                predictions = predict_many([head for _, _, head in ready], features_for(file, space))
+                features = head_inputs(file, space, transform)
+                predictions = predict_many([head for _, _, head in ready], features)
                 for (h, m, head), predicted in zip(ready, predictions, strict=True):
                     found[h, m, f] = _result(head, file, predicted, space)
         file = None  # let this file's tensors go before the next one loads

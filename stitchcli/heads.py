@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from stitchcli import store
 from stitchcli.errors import StitchError
+from stitchcli.relspace.transform import RelativeTransform
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "silu": nn.SiLU, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU,
@@ -51,7 +53,32 @@ def _mlp(config: HeadConfig) -> nn.Module:
     )
 
 
-ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {"linear": _linear, "mlp": _mlp}
+class PrototypeHead(nn.Module):
+    """Training-free: one prototype per class (the mean of its unit-normalised inputs), and each
+    sample goes to the prototype of highest cosine. Fitted in closed form by ``fit``."""
+
+    def __init__(self, config: HeadConfig) -> None:
+        super().__init__()
+        self.register_buffer("prototypes", torch.zeros(config.num_classes, config.in_dim))
+
+    @torch.no_grad()
+    def fit(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        unit = F.normalize(features.float(), dim=1, eps=1e-12)
+        sums = torch.zeros_like(self.prototypes).index_add_(0, labels, unit)
+        self.prototypes.copy_(F.normalize(sums, dim=1, eps=1e-12))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x.float(), dim=1, eps=1e-12) @ self.prototypes.T
+
+
+def _prototype(config: HeadConfig) -> nn.Module:
+    return PrototypeHead(config)
+
+
+# A module with a ``fit(features, labels)`` method is fitted in closed form instead of trained.
+ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {
+    "linear": _linear, "mlp": _mlp, "prototype": _prototype,
+}
 
 
 def register_architecture(name: str, build: Callable[[HeadConfig], nn.Module]) -> None:
@@ -86,6 +113,7 @@ class Head:
     label_names: list[str]
     metadata: dict[str, str] = field(default_factory=dict)
     anchor_embeddings: torch.Tensor | None = None
+    transform: RelativeTransform = field(default_factory=RelativeTransform)
 
 
 def save_head(path: Path, head: Head) -> None:
@@ -102,6 +130,7 @@ def save_head(path: Path, head: Head) -> None:
         "space": head.space,
         "encoder": head.encoder,
         "label_names": json.dumps(head.label_names),
+        **head.transform.as_metadata(),
     })
     store.save(path, "head", tensors, metadata)
 
@@ -116,6 +145,7 @@ def load_head(path: Path) -> Head:
         )
         label_names = json.loads(meta["label_names"])
         space, encoder = meta["space"], meta["encoder"]
+        transform = RelativeTransform.from_metadata(meta)
     except (KeyError, ValueError) as exc:
         raise StitchError(f"head file {path} is missing metadata ({exc})") from None
     module = build_head(config)
@@ -128,4 +158,4 @@ def load_head(path: Path) -> Head:
     module.eval()
     return Head(path=Path(path), config=config, module=module, space=space, encoder=encoder,
                 label_names=label_names, metadata=meta,
-                anchor_embeddings=file.tensors.get("anchor_embeddings"))
+                anchor_embeddings=file.tensors.get("anchor_embeddings"), transform=transform)

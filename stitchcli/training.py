@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
 from stitchcli.heads import Head, HeadConfig, build_head
 from stitchcli.metrics import accuracy
+from stitchcli.relspace import RelativeTransform, anchor_self_relative, get_normalization
 
 SPACES = ("relative", "absolute")
 
@@ -30,6 +31,7 @@ class TrainRequest:
     batch_size: int = 32
     weight_decay: float = 0.0
     seed: int = 0
+    transform: RelativeTransform = field(default_factory=RelativeTransform)
     quiet: bool = False
 
 
@@ -45,22 +47,37 @@ def features_for(file: store.StitchFile, space: str) -> torch.Tensor:
     return features
 
 
-def train_head(request: TrainRequest) -> Head:
+def head_inputs(file: store.StitchFile, space: str, transform: RelativeTransform) -> torch.Tensor:
+    """What a head of ``space`` with ``transform`` reads from a file: the same for training and evaluation."""
+    features = features_for(file, space)
+    if space != "relative" or transform.identity:
+        return features
+    anchor_relative = None
+    if get_normalization(transform.normalize).reference == "anchors":
+        anchor_relative = anchor_self_relative(
+            file.require("anchor_embeddings").float(), file.metadata.get("similarity", "cosine"),
+            file.metadata.get("center") == "true")
+    return transform.apply(features, anchor_relative)
+
+
+def check_options(request: TrainRequest) -> None:
+    """Refuse bad numbers before any file is read."""
     for name in ("epochs", "batch_size", "hidden"):
         if getattr(request, name) <= 0:
-            raise StitchError(f"--{name.replace('_', '-')} must be positive")
+            raise StitchError(f"--{name.replace('_', '-')} must be positive, got {getattr(request, name)}")
     if request.lr <= 0:
-        raise StitchError("--lr must be positive")
-    file = store.load(request.embeddings, kind="embeddings")
-    features = features_for(file, request.space)
-    labels = file.require("labels").long()
-    label_names = file.meta_json("label_names", [])
-    if len(label_names) < 2:
-        raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
-    config = HeadConfig(request.arch, features.shape[1], len(label_names), request.hidden,
-                        request.activation)
+        raise StitchError(f"--lr must be positive, got {request.lr}")
+    request.transform.check()
+
+
+def fit_module(config: HeadConfig, features: torch.Tensor, labels: torch.Tensor,
+               request: TrainRequest) -> nn.Module:
+    """A head module fitted to ``features``/``labels``: in closed form if it has ``fit``, else by Adam."""
     torch.manual_seed(request.seed)
     module = build_head(config)
+    if hasattr(module, "fit"):
+        module.fit(features, labels)
+        return module.eval()
     optimiser = torch.optim.Adam(module.parameters(), lr=request.lr,
                                  weight_decay=request.weight_decay)
     loss_fn = nn.CrossEntropyLoss()
@@ -85,7 +102,21 @@ def train_head(request: TrainRequest) -> Head:
                 running += loss.item()
                 bar.update(task, advance=1,
                            description=f"epoch {epoch + 1}/{request.epochs} loss {running / (step + 1):.4f}")
-    module.eval()
+    return module.eval()
+
+
+def train_head(request: TrainRequest) -> Head:
+    check_options(request)
+    transform = request.transform if request.space == "relative" else RelativeTransform()
+    file = store.load(request.embeddings, kind="embeddings")
+    features = head_inputs(file, request.space, transform)
+    labels = file.require("labels").long()
+    label_names = file.meta_json("label_names", [])
+    if len(label_names) < 2:
+        raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
+    config = HeadConfig(request.arch, features.shape[1], len(label_names), request.hidden,
+                        request.activation)
+    module = fit_module(config, features, labels, request)
     with torch.inference_mode():
         train_accuracy = accuracy(module(features).argmax(dim=1), labels)
     meta = file.metadata
@@ -110,5 +141,5 @@ def train_head(request: TrainRequest) -> Head:
     return Head(
         path=Path(), config=config, module=module, space=request.space,
         encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
-        anchor_embeddings=anchor_embeddings,
+        anchor_embeddings=anchor_embeddings, transform=transform,
     )

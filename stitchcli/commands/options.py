@@ -27,7 +27,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.",
                                         rich_help_panel=OUTPUT)]
 SimilarityOpt = Annotated[str, typer.Option(
-    help="Similarity of samples to anchors: cosine, angular, euclidean, l1 or linf.")]
+    help="Similarity of samples to anchors: cosine, angular, euclidean, l1 or linf, or several "
+    "joined by '+' (e.g. cosine+euclidean).")]
+RELATIVE = "Relative inputs (recorded in the head, applied again by evaluate)"
+NormalizeOpt = Annotated[str, typer.Option(
+    help="Per-anchor standardisation: file (statistics of the file being read), anchors (of the "
+    "anchors themselves; works for one sample) or none.", rich_help_panel=RELATIVE)]
+TopkOpt = Annotated[int, typer.Option(
+    help="Keep each sample's k largest relative values (ASIF); 0 keeps all.", rich_help_panel=RELATIVE)]
+TopkPowerOpt = Annotated[float, typer.Option(
+    help="With --topk: raise kept values to this power before renormalising.", rich_help_panel=RELATIVE)]
 CenterOpt = Annotated[bool, typer.Option(
     "--center", help="Subtract the anchors' mean from samples and anchors first.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]

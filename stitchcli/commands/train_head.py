@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from stitchcli.commands.options import JsonOpt, OutOpt, QuietOpt, SeedOpt
+from stitchcli import defaults
+from stitchcli.commands.options import JsonOpt, NormalizeOpt, OutOpt, QuietOpt, SeedOpt, TopkOpt, TopkPowerOpt
 
 
 def train_head(
@@ -15,12 +16,16 @@ def train_head(
     out: OutOpt,
     space: Annotated[str, typer.Option(
         help="relative (zero-shot stitchable) or absolute (the baseline on raw embeddings).")] = "relative",
-    arch: Annotated[str, typer.Option(help="linear or mlp.")] = "mlp",
-    hidden: Annotated[int, typer.Option(help="Hidden width of the mlp head.")] = 768,
-    activation: Annotated[str, typer.Option(help="silu, tanh, relu or gelu (mlp).")] = "silu",
-    epochs: Annotated[int, typer.Option(help="Passes over the train file.")] = 10,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-4,
-    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
+    arch: Annotated[str, typer.Option(
+        help="mlp, linear, or prototype (class means, nearest by cosine; no training).")] = defaults.ARCH,
+    normalize: NormalizeOpt = defaults.NORMALIZE,
+    topk: TopkOpt = defaults.TOPK,
+    topk_power: TopkPowerOpt = defaults.TOPK_POWER,
+    hidden: Annotated[int, typer.Option(help="Hidden width of the mlp head.")] = defaults.HIDDEN,
+    activation: Annotated[str, typer.Option(help="silu, tanh, relu or gelu (mlp).")] = defaults.ACTIVATION,
+    epochs: Annotated[int, typer.Option(help="Passes over the train file.")] = defaults.EPOCHS,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = defaults.LR,
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = defaults.BATCH_SIZE,
     weight_decay: Annotated[float, typer.Option(help="Adam weight decay.")] = 0.0,
     seed: SeedOpt = 0,
     json_output: JsonOpt = False,
@@ -32,19 +37,22 @@ def train_head(
     from stitchcli import store
     from stitchcli.console import log
     from stitchcli.heads import save_head
+    from stitchcli.relspace import RelativeTransform
     from stitchcli.training import TrainRequest
     from stitchcli.training import train_head as train
 
     store.check_writable(out)
+    transform = RelativeTransform(normalize, topk, topk_power)
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
-                              weight_decay, seed, quiet=quiet or json_output))
+                              weight_decay, seed, transform=transform, quiet=quiet or json_output))
     save_head(out, head)
     summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": arch,
-               "train_accuracy": float(head.metadata["train_accuracy"])}
+               **head.transform.as_json(), "train_accuracy": float(head.metadata["train_accuracy"])}
     if json_output:
         typer.echo(json.dumps(summary))
     elif not quiet:
-        log(f"[green]wrote[/] {out}: {space} {arch} head on {head.encoder}, "
+        inputs = f" ({head.transform.describe()})" if space == "relative" else ""
+        log(f"[green]wrote[/] {out}: {space}{inputs} {arch} head on {head.encoder}, "
             f"train accuracy {summary['train_accuracy']:.3f}")
 
 
