@@ -16,15 +16,26 @@ def _standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def fit_procrustes(source: torch.Tensor, target: torch.Tensor) -> Translator:
-    """Orthogonal map after standard scaling, zero-padding the narrower side (Maiorca et al., 2023)."""
+    """Orthogonal map after standard scaling, zero-padding the narrower side (Maiorca et al., 2023).
+
+    With fewer anchors K than dimensions the rotation is only determined on the anchors' span (rank
+    at most K - 1 after centring): any rotation of the rest fits the anchors equally well, and an
+    SVD picks one by rounding, so results changed with the thread count. We take the polar factor
+    restricted to that span (U_r V_r^T over the singular values above rounding level), which is
+    unique: the part of a sample outside the anchors' span maps to zero (the target's mean after
+    scaling) instead of to an arbitrary direction.
+    """
     source, target = source.double(), target.double()
     mu_s, sd_s = _standardise(source)
     mu_t, sd_t = _standardise(target)
     width = max(source.shape[1], target.shape[1])
     zs = torch.nn.functional.pad((source - mu_s) / sd_s, (0, width - source.shape[1]))
     zt = torch.nn.functional.pad((target - mu_t) / sd_t, (0, width - target.shape[1]))
-    u, _, vh = torch.linalg.svd(zs.T @ zt)
-    rotation = u @ vh
+    cross = zs.T @ zt
+    u, singular, vh = torch.linalg.svd(cross)
+    tolerance = singular.max() * max(cross.shape) * torch.finfo(cross.dtype).eps
+    rank = int((singular > tolerance).sum())
+    rotation = u[:, :rank] @ vh[:rank]
     out_dim = target.shape[1]
 
     def translate(x: torch.Tensor) -> torch.Tensor:
@@ -51,11 +62,21 @@ TRANSLATIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], Translator]] = {
 }
 
 
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x.float()
+
+
 def fit_translation(method: str, source: torch.Tensor, target: torch.Tensor) -> Translator:
-    """Fit ``method`` on paired anchor embeddings: row i of both is the same anchor sample."""
+    """Fit ``method`` on paired anchor embeddings: row i of both is the same anchor sample.
+
+    Identical anchor embeddings (the head's own encoder) give exactly the identity, whatever the
+    method: a map fitted from a space onto itself can only lose what lies outside the anchors' span.
+    """
     if method not in TRANSLATIONS:
         raise StitchError(f"unknown translation {method!r}",
                           hint=f"choose one of none, {', '.join(TRANSLATIONS)}.")
     if source.shape[0] != target.shape[0]:
         raise StitchError("anchor embeddings to translate between have different anchor counts")
+    if source.shape == target.shape and torch.equal(source, target):
+        return _identity
     return TRANSLATIONS[method](source, target)
