@@ -92,30 +92,38 @@ def load_anchor_set(path: Path) -> AnchorSet:
 
 
 def choose_anchors(
-    dataset: Dataset, k: int, strategy: str, seed: int, embeddings_path: Path | None,
+    dataset: Dataset, k: int, strategy: str, seed: int, embeddings_paths: list[Path],
     read_options: ReadOptions,
 ) -> tuple[AnchorSet, torch.Tensor, dict]:
-    """Pick anchors among ``dataset``'s rows; fps/kmeans look at one encoder's embeddings."""
+    """Pick anchors among ``dataset``'s rows; fps, kmeans and aligned look at encoders' embeddings
+    of those rows (every file must embed the same rows of the same source)."""
     from stitchcli.anchors import anchor_set_fingerprint, select_anchors
 
     labels = torch.tensor(dataset.labels, dtype=torch.long)
     rows = torch.arange(len(dataset))
-    vectors = None
+    spaces: list[torch.Tensor] = []
     extra: dict = {}
-    if embeddings_path is not None:
-        file = store.load(embeddings_path, kind="embeddings")
+    encoders = []
+    for path in embeddings_paths:
+        file = store.load(path, kind="embeddings")
         theirs = file.metadata.get("dataset_fingerprint")
         if theirs != dataset.fingerprint:
             raise StitchError(
-                f"{embeddings_path} embeds another dataset (fingerprint {theirs}) than "
+                f"{path} embeds another dataset (fingerprint {theirs}) than "
                 f"{dataset.source} ({dataset.fingerprint})",
                 hint="pass the embeddings of the same train file.",
             )
-        rows = file.require("indices").long()
-        vectors = file.require("embeddings")
+        indices = file.require("indices").long()
+        if spaces and not torch.equal(indices, rows):
+            raise StitchError(f"{path} embeds other rows than {embeddings_paths[0]}",
+                              hint="embed the same rows (same --limit) with every encoder.")
+        rows = indices
+        spaces.append(file.require("embeddings"))
+        encoders.append(file.metadata.get("encoder"))
+    if spaces:
         labels = labels[rows]
-        extra["embeddings_encoder"] = file.metadata.get("encoder")
-    positions = select_anchors(strategy, k, labels, vectors, seed)
+        extra["embeddings_encoder"] = encoders[0] if len(encoders) == 1 else encoders
+    positions = select_anchors(strategy, k, labels, spaces, seed)
     indices = rows[positions]
     anchor_set = AnchorSet(
         indices=indices, source=dataset.source, split=dataset.split,

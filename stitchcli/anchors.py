@@ -1,4 +1,4 @@
-"""Anchor strategies: choose K sample indices (random, stratified, farthest-point, k-means)."""
+"""Anchor strategies: choose K sample indices (random, stratified, farthest-point, k-means, aligned)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,40 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from stitchcli import alignment
 from stitchcli.errors import StitchError
 from stitchcli.store import fingerprint
 
 
 @dataclass(frozen=True)
 class AnchorStrategy:
-    """``select(k, labels, embeddings, generator)`` returns K distinct row positions."""
+    """``select(k, labels, spaces, generator)`` returns K distinct row positions.
+
+    ``spaces`` holds the train embeddings of ``min_spaces`` or more encoders (row i of each is the
+    same sample), or is empty for strategies that need none.
+    """
 
     name: str
     description: str
-    needs_embeddings: bool
-    select: Callable[[int, torch.Tensor, torch.Tensor | None, torch.Generator], torch.Tensor]
+    min_spaces: int
+    select: Callable[[int, torch.Tensor, list[torch.Tensor], torch.Generator], torch.Tensor]
+
+    @property
+    def needs_embeddings(self) -> bool:
+        return self.min_spaces > 0
 
 
-def _random(k: int, labels: torch.Tensor, embeddings, generator) -> torch.Tensor:
+def _joint(spaces: list[torch.Tensor]) -> torch.Tensor:
+    """One geometry for several encoders: their unit vectors side by side, each weighted equally."""
+    unit = [F.normalize(x.float(), dim=1) for x in spaces]
+    return unit[0] if len(unit) == 1 else torch.cat(unit, dim=1) / len(unit) ** 0.5
+
+
+def _random(k: int, labels: torch.Tensor, spaces, generator) -> torch.Tensor:
     return torch.randperm(len(labels), generator=generator)[:k]
 
 
-def _stratified(k: int, labels: torch.Tensor, embeddings, generator) -> torch.Tensor:
+def _stratified(k: int, labels: torch.Tensor, spaces, generator) -> torch.Tensor:
     # As the paper's text experiments: a seeded shuffle, then round-robin over the classes.
     order = torch.randperm(len(labels), generator=generator)
     classes = sorted(set(labels.tolist()))
@@ -43,8 +58,8 @@ def _stratified(k: int, labels: torch.Tensor, embeddings, generator) -> torch.Te
     return picked[:k]
 
 
-def _farthest_point(k: int, labels, embeddings: torch.Tensor, generator) -> torch.Tensor:
-    points = F.normalize(embeddings.float(), dim=1)
+def _farthest_point(k: int, labels, spaces: list[torch.Tensor], generator) -> torch.Tensor:
+    points = _joint(spaces)
     first = int(torch.randint(len(points), (1,), generator=generator))
     chosen = [first]
     nearest = (points - points[first]).pow(2).sum(dim=1)
@@ -63,8 +78,8 @@ def _squared_distances(points: torch.Tensor, centroids: torch.Tensor) -> torch.T
     ).clamp_(min=0)
 
 
-def _kmeans(k: int, labels, embeddings: torch.Tensor, generator, iterations: int = 50) -> torch.Tensor:
-    points = F.normalize(embeddings.float(), dim=1)
+def _kmeans(k: int, labels, spaces: list[torch.Tensor], generator, iterations: int = 50) -> torch.Tensor:
+    points = _joint(spaces)
     # k-means++ initialisation, seeded.
     centroids = points[torch.randint(len(points), (1,), generator=generator)]
     nearest = _squared_distances(points, centroids)[:, 0]
@@ -102,10 +117,12 @@ def register_strategy(strategy: AnchorStrategy) -> AnchorStrategy:
     return strategy
 
 
-register_strategy(AnchorStrategy("random", "uniform, seeded", False, _random))
-register_strategy(AnchorStrategy("stratified", "round-robin over classes", False, _stratified))
-register_strategy(AnchorStrategy("fps", "farthest-point sampling", True, _farthest_point))
-register_strategy(AnchorStrategy("kmeans", "sample nearest each k-means centroid", True, _kmeans))
+register_strategy(AnchorStrategy("random", "uniform, seeded", 0, _random))
+register_strategy(AnchorStrategy("stratified", "round-robin over classes", 0, _stratified))
+register_strategy(AnchorStrategy("fps", "farthest-point sampling", 1, _farthest_point))
+register_strategy(AnchorStrategy("kmeans", "sample nearest each k-means centroid", 1, _kmeans))
+register_strategy(AnchorStrategy(
+    "aligned", "samples whose similarity profiles agree most across encoders", 2, alignment.select_aligned))
 
 
 def get_strategy(name: str) -> AnchorStrategy:
@@ -120,22 +137,25 @@ def select_anchors(
     strategy: str,
     k: int,
     labels: torch.Tensor,
-    embeddings: torch.Tensor | None = None,
+    spaces: list[torch.Tensor] | torch.Tensor | None = None,
     seed: int = 0,
 ) -> torch.Tensor:
-    """K distinct row positions chosen by ``strategy`` (positions into ``labels``/``embeddings``)."""
+    """K distinct row positions chosen by ``strategy`` (positions into ``labels`` and each space)."""
     chosen = get_strategy(strategy)
+    spaces = [] if spaces is None else [spaces] if isinstance(spaces, torch.Tensor) else list(spaces)
     if k <= 0:
         raise StitchError(f"--num must be positive, got {k}")
     if k > len(labels):
         raise StitchError(f"cannot pick {k} anchors from a dataset of {len(labels)} samples")
-    if chosen.needs_embeddings and embeddings is None:
+    if len(spaces) < chosen.min_spaces:
+        what = "one encoder's" if chosen.min_spaces == 1 else f"{chosen.min_spaces} or more encoders'"
         raise StitchError(
-            f"--strategy {strategy} needs one encoder's train embeddings",
-            hint="pass --embeddings TRAIN_EMB.safetensors (from `stitch embed`).",
+            f"--strategy {strategy} needs {what} train embeddings",
+            hint="pass --embeddings TRAIN_EMB.safetensors (from `stitch embed`)"
+            + (", once per encoder." if chosen.min_spaces > 1 else "."),
         )
     generator = torch.Generator().manual_seed(seed)
-    positions = chosen.select(k, labels, embeddings, generator)
+    positions = chosen.select(k, labels, spaces, generator)
     return positions.to(torch.long)
 
 

@@ -21,10 +21,11 @@ def data():
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_k_distinct_valid_indices_and_seeded(data, strategy):
     labels, embeddings = data
-    picked = select_anchors(strategy, 30, labels, embeddings, seed=5)
+    spaces = [embeddings, embeddings.flip(1) * 2]  # aligned needs two encoders; others take any
+    picked = select_anchors(strategy, 30, labels, spaces, seed=5)
     assert len(picked) == 30 and len(set(picked.tolist())) == 30
     assert picked.min() >= 0 and picked.max() < 300
-    assert torch.equal(picked, select_anchors(strategy, 30, labels, embeddings, seed=5))
+    assert torch.equal(picked, select_anchors(strategy, 30, labels, spaces, seed=5))
 
 
 @pytest.mark.parametrize("strategy", ["random", "fps", "kmeans"])
@@ -65,3 +66,21 @@ def test_bad_sizes(data, k):
 def test_embedding_strategies_need_embeddings(data):
     with pytest.raises(StitchError, match="needs one encoder"):
         select_anchors("kmeans", 5, data[0])
+
+
+def test_aligned_picks_samples_whose_neighbourhoods_agree_across_encoders():
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randn(400, 12, generator=generator)
+    q, _ = torch.linalg.qr(torch.randn(12, 12, generator=generator))
+    b = 3.0 * a @ q
+    scrambled = torch.arange(400) % 4 == 0  # in encoder B these 100 samples land somewhere else
+    b[scrambled] = torch.randn(int(scrambled.sum()), 12, generator=generator) * 3.0
+    picked = select_anchors("aligned", 60, torch.zeros(400, dtype=torch.long), [a, b], seed=0)
+    assert not scrambled[picked].any()
+    assert torch.equal(picked, select_anchors("aligned", 60, torch.zeros(400, dtype=torch.long), [a, b]))
+
+
+def test_aligned_needs_two_encoders(data):
+    labels, embeddings = data
+    with pytest.raises(StitchError, match="2 or more encoders"):
+        select_anchors("aligned", 5, labels, [embeddings])

@@ -26,9 +26,10 @@ def anchors(
     out: OutOpt,
     strategy: Annotated[str, typer.Option(
         help="random, stratified (round-robin over classes), fps or kmeans (these two need "
-        "--embeddings).")] = "random",
-    embeddings: Annotated[Path | None, typer.Option(
-        help="One encoder's embeddings of the same train source (for fps and kmeans).")] = None,
+        "--embeddings), aligned (needs --embeddings of two or more encoders).")] = "random",
+    embeddings: Annotated[list[Path] | None, typer.Option(
+        help="An encoder's embeddings of the same train source (fps, kmeans: one or more; "
+        "aligned: two or more). Repeatable.")] = None,
     seed: SeedOpt = 0,
     split: SplitOpt = None,
     text_column: TextColumnOpt = "text",
@@ -51,7 +52,7 @@ def anchors(
     store.check_writable(out)
     read = ReadOptions(split, text_column, label_column, image_column)
     data = load_dataset(dataset, read)
-    anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings, read)
+    anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read)
     save_anchor_set(out, anchor_set, labels, extra)
     counts = Counter(data.label_names[i] for i in labels.tolist())
     summary = {
