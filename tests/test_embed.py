@@ -167,6 +167,23 @@ def test_hf_vision_model_with_image_processor(image_npz, tmp_path):
     embed("--encoder", f"hf:{directory}", "--dataset", image_npz, "--pooling", "cls", "--out", out)
     file = store.load(out)
     assert file.tensors["embeddings"].shape == (12, 32) and file.metadata["modality"] == "image"
+    # Without --pooling a ViT is read as its model card says: the CLS token, not the token mean.
+    default, mean = tmp_path / "default.safetensors", tmp_path / "mean.safetensors"
+    embed("--encoder", f"hf:{directory}", "--dataset", image_npz, "--out", default)
+    embed("--encoder", f"hf:{directory}", "--dataset", image_npz, "--pooling", "mean", "--out", mean)
+    assert store.load(default).metadata["pooling"] == "cls"
+    assert torch.equal(store.load(default).tensors["embeddings"], file.tensors["embeddings"])
+    assert not torch.allclose(store.load(mean).tensors["embeddings"], file.tensors["embeddings"])
+
+
+@pytest.mark.parametrize(("model_type", "vision", "expected"), [
+    ("vit", True, "cls"), ("dinov2", True, "cls"), ("clip_vision_model", True, "pooler"),
+    ("convnext", True, "pooler"), ("some_new_vision_family", True, "mean"), ("bert", False, "mean"),
+])
+def test_default_pooling_follows_the_family(model_type, vision, expected):
+    from stitchcli.encoders.pooling import default_pooling
+
+    assert default_pooling(model_type, vision) == expected
 
 
 def test_info_shows_metadata_and_shapes(tiny_bert, text_csv, tmp_path):

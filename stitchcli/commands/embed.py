@@ -33,8 +33,9 @@ def embed(
     label_column: LabelColumnOpt = "label",
     image_column: ImageColumnOpt = "image",
     pooling: Annotated[str | None, typer.Option(
-        help="mean (masked, default for hf:), cls or pooler; timm: mean/cls override the "
-        "model's own pooling.", rich_help_panel=MODEL)] = None,
+        help="mean (masked), cls or pooler. Default for hf: text models mean; vision models what "
+        "their family's card uses (cls for ViT/DeiT/DINOv2, pooler for CLIP/SigLIP vision and CNNs). "
+        "timm: mean/cls override the model's own pooling.", rich_help_panel=MODEL)] = None,
     max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
     batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)] = "auto",

@@ -10,7 +10,7 @@ import torch
 
 from stitchcli.devices import resolve_device, resolve_dtype
 from stitchcli.encoders import EncoderOptions
-from stitchcli.encoders.pooling import get_pooling
+from stitchcli.encoders.pooling import default_pooling, get_pooling
 from stitchcli.errors import StitchError
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -115,7 +115,8 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as hf_logging
 
-    get_pooling(options.pooling or "mean")  # cheap checks before the slow load
+    if options.pooling is not None:
+        get_pooling(options.pooling)  # cheap checks before the slow load
     _check_local_dir(target)
     # Our own bar reports progress; transformers' loading bar would garble one-line errors.
     hf_logging.disable_progress_bar()
@@ -125,13 +126,15 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     with _quiet_transformers():
         model, loading = _from_pretrained(AutoModel, target, "the model", config=config, dtype=dtype,
                                           output_loading_info=True, **remote)
-    _check_loaded(target, loading, options.pooling or "mean")
+    vision = getattr(model, "main_input_name", "input_ids") == "pixel_values"
+    pooling = options.pooling or default_pooling(getattr(config, "model_type", None), vision)
+    _check_loaded(target, loading, pooling)
     if options.weights is not None:
         from stitchcli.encoders.weights import load_strict
 
         load_strict(model, options.weights)
     model.eval().to(device)
-    if getattr(model, "main_input_name", "input_ids") == "pixel_values":
+    if vision:
         from transformers import AutoImageProcessor
 
         preprocess = _from_pretrained(AutoImageProcessor, target, "the image processor", **remote)
@@ -145,5 +148,4 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     model_max = getattr(preprocess, "model_max_length", None)
     if isinstance(model_max, int) and 0 < model_max < 1_000_000:
         max_length = min(max_length, model_max)
-    return HFEncoder(target, model, preprocess, modality, options.pooling or "mean",
-                     max_length, device, dtype)
+    return HFEncoder(target, model, preprocess, modality, pooling, max_length, device, dtype)

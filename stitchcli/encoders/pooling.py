@@ -39,6 +39,22 @@ def pooler_output(outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
 POOLINGS: dict[str, Callable] = {"mean": masked_mean, "cls": cls_token, "pooler": pooler_output}
 
 
+# What each hf: vision family's model card pools (their classifiers read these); text models and
+# families not listed default to the masked mean. ViT, DeiT and DINOv2 classify from the final
+# (layer-normed) CLS token; CLIP/SigLIP vision towers and the CNN families expose that vector as
+# pooler_output (CLS after post-layernorm, or global average pooling).
+VISION_POOLING: dict[str, str] = {
+    "vit": "cls", "deit": "cls", "dinov2": "cls", "dinov2_with_registers": "cls",
+    "clip_vision_model": "pooler", "siglip_vision_model": "pooler", "beit": "pooler",
+    "convnext": "pooler", "convnextv2": "pooler", "resnet": "pooler", "regnet": "pooler",
+}
+
+
+def default_pooling(model_type: str | None, vision: bool) -> str:
+    """The pooling used when --pooling is not given."""
+    return VISION_POOLING.get(model_type or "", "mean") if vision else "mean"
+
+
 def get_pooling(name: str) -> Callable:
     if name not in POOLINGS:
         raise StitchError(f"unknown pooling {name!r}", hint=f"choose one of {', '.join(POOLINGS)}.")
