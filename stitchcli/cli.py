@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from stitchcli import __version__
-from stitchcli.commands import anchors, compare, embed, evaluate, info, relative, train_head
+from stitchcli.commands import anchors, compare, embed, evaluate, info, relative, sweep, train_head
 from stitchcli.errors import ClickException, Interrupted, StitchError
 
 
@@ -94,6 +94,7 @@ relative.register(app)
 train_head.register(app)
 evaluate.register(app)
 compare.register(app)
+sweep.register(app)
 info.register(app)
 
 

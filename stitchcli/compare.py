@@ -7,6 +7,8 @@ import torch.nn.functional as F
 
 from stitchcli import store
 from stitchcli.errors import IncompatibleError
+from stitchcli.relspace import RelativeTransform
+from stitchcli.training import head_inputs
 
 CHUNK_ROWS = 4096
 
@@ -69,8 +71,13 @@ def space_metrics(x: torch.Tensor, y: torch.Tensor, k: int) -> dict:
     }
 
 
-def compare_files(a: store.StitchFile, b: store.StitchFile, k: int) -> dict:
-    """Metrics for the absolute embeddings and the relative vectors of the same samples."""
+def compare_files(a: store.StitchFile, b: store.StitchFile, k: int, normalize: str = "file") -> dict:
+    """Metrics for the absolute embeddings and the relative vectors of the same samples; with
+    ``normalize`` other than none, also for the relative vectors as a head of that setting reads them.
+
+    Raw relative vectors of all samples share a large common component (every sample is similar to
+    every anchor to some degree), which hides their differences from nearest-neighbour metrics;
+    per-anchor standardisation removes it."""
     if a.metadata.get("dataset_fingerprint") != b.metadata.get("dataset_fingerprint") or not torch.equal(
         a.require("indices"), b.require("indices")
     ):
@@ -92,4 +99,8 @@ def compare_files(a: store.StitchFile, b: store.StitchFile, k: int) -> dict:
                     hint="embed both with the same --anchors and --similarity.",
                 )
         result["relative"] = space_metrics(a.tensors["relative"], b.tensors["relative"], k)
+        if normalize != "none":
+            transform = RelativeTransform(normalize).check()
+            inputs = [head_inputs(file, "relative", transform) for file in (a, b)]
+            result["relative_normalized"] = {**space_metrics(*inputs, k), "normalize": normalize}
     return result

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -14,7 +17,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-stdout = Console(soft_wrap=True)
+# Off a terminal (logs, pipes, CI) rich would assume 80 columns and cut table cells; there the
+# width is whatever the table needs, unless COLUMNS says otherwise.
+_WIDE = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 1000
+stdout = Console(soft_wrap=True, width=_WIDE)
 stderr = Console(stderr=True, soft_wrap=True)
 
 

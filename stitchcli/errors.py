@@ -38,3 +38,9 @@ class Interrupted(ClickException):
 
     def show(self, file=None) -> None:  # noqa: ANN001
         print(f"Interrupted: {self.format_message()}", file=file or sys.stderr)
+
+
+class UsageError(StitchError):
+    """A bad option value caught by our own parsing: one line, exit code 2 like click's."""
+
+    exit_code = 2

@@ -14,6 +14,9 @@ def compare(
     first: Annotated[Path, typer.Argument(help="Embeddings file of encoder A.")],
     second: Annotated[Path, typer.Argument(help="Embeddings file of encoder B, same samples.")],
     k: Annotated[int, typer.Option("--k", help="Neighbours for the Jaccard index.")] = 10,
+    normalize: Annotated[str, typer.Option(
+        help="Also the relative vectors after this per-anchor standardisation (file, anchors), as "
+        "a head reads them; none leaves that column out.")] = "file",
     json_output: JsonOpt = False,
 ) -> None:
     """Compare two encoders on the same samples: CKA, paired cosine, neighbour Jaccard, MRR."""
@@ -26,7 +29,7 @@ def compare(
     from stitchcli.console import log, stdout
 
     a, b = store.load(first, kind="embeddings"), store.load(second, kind="embeddings")
-    result = compare_files(a, b, k)
+    result = compare_files(a, b, k, normalize)
     if result["relative"]["cka"] is None:
         log("[yellow]no relative vectors in both files: embed them with the same --anchors[/]")
     if json_output:
@@ -37,11 +40,15 @@ def compare(
     table.add_column("metric")
     table.add_column("absolute", justify="right")
     table.add_column("relative", justify="right")
+    spaces = [result["absolute"], result["relative"]]
+    if "relative_normalized" in result:
+        table.add_column(f"relative, normalize {normalize}", justify="right")
+        spaces.append(result["relative_normalized"])
     names = {"cka": "linear CKA", "cosine": "mean cosine of pairs", "jaccard": f"top-{k} Jaccard",
              "mrr": "partner MRR"}
     for key, label in names.items():
         cells = [("—" if space[key] is None else f"{space[key]:.3f}")
-                 for space in (result["absolute"], result["relative"])]
+                 for space in spaces]
         table.add_row(label, *cells)
     stdout.print(table)
 
