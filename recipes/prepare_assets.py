@@ -240,9 +240,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dest", type=Path, default=Path(".assets"), help="folder for the assets")
     parser.add_argument("--with-mpnet", action="store_true", help="also assemble MPNet (~400 MB)")
+    parser.add_argument("--with-images", nargs="?", const="all", choices=["all", "digits"],
+                        help="also the image set: 3 image encoders, digits and clip art splits (~550 MB); "
+                        "'digits' leaves clip art out (~260 MB)")
     parser.add_argument("--train-size", type=int, default=2000, help="train snippets, half per class")
     parser.add_argument("--test-size", type=int, default=1000, help="test snippets, half per class")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the splits")
     args = parser.parse_args()
     if min(args.train_size, args.test_size) < 2:
         parser.error("--train-size and --test-size must be at least 2 (one per class)")
@@ -255,6 +258,10 @@ def main() -> None:
     paths |= {"train": str(data / "train.csv"), "test": str(data / "test.csv")}
     if args.with_mpnet:
         paths["mpnet"] = str(assemble_mpnet(dest / "mpnet"))
+    if args.with_images:
+        from image_assets import prepare_images  # beside this script; it reuses the helpers above
+
+        paths |= prepare_images(dest, args.seed, clipart=args.with_images == "all")
     print(json.dumps(paths, indent=2))
 
 
