@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from stitchcli import store
+from stitchcli import defaults, store
 from stitchcli.anchor_set import load_anchor_set
 from stitchcli.console import log, progress, rate_column
 from stitchcli.data import ReadOptions, load_dataset
@@ -32,7 +32,7 @@ class EmbedRequest:
     limit: int | None = None
     anchors: Path | None = None
     similarity: str = "cosine"
-    center: bool = False
+    center: bool = defaults.CENTER
     chunk_size: int = 1024
     resume: bool = True
     quiet: bool = False

@@ -65,8 +65,9 @@ def sweep_table(results: list, evaluated_on: str) -> Table:
     """One row per recipe: own accuracy, stitched accuracy and kept ratio (mean and worst pair)."""
     table = Table(title=f"Stitching recipes, scored on {evaluated_on} rows",
                   caption="own: each head on its own encoder; stitched: on the other encoders; "
-                  "kept = stitched / own; — could not run")
-    for name in ("recipe", "own", "stitched", "kept (mean)", "kept (min)"):
+                  "kept = stitched / own; of native = stitched / the other encoder's own head; "
+                  "— could not run")
+    for name in ("recipe", "own", "stitched", "kept (mean)", "kept (min)", "of native (min)"):
         table.add_column(name, justify="left" if name == "recipe" else "right", no_wrap=name == "recipe")
     best = max((r.mean_accuracy or 0.0 for r in results), default=0.0)
     for result in results:
@@ -75,16 +76,19 @@ def sweep_table(results: list, evaluated_on: str) -> Table:
         if result.mean_accuracy is not None and len(results) > 1 and result.mean_accuracy == best:
             stitched = f"[bold]{stitched}[/]"
         table.add_row(result.recipe.label(), f"{own:.3f}", stitched, _fmt(result.mean_kept),
-                      _fmt(result.min_kept))
+                      _fmt(result.min_kept), _fmt(result.min_of_native))
     return table
 
 
 def sweep_pairs_table(result) -> Table:
     """One recipe's ordered pairs: the head's encoder, the encoder it reads, accuracy and kept ratio."""
-    table = Table(title=result.recipe.label())
-    for name in ("head trained on", "evaluated on", "stitched", "own", "kept"):
-        table.add_column(name, justify="left" if "on" in name else "right", no_wrap=True)
+    table = Table(title=result.recipe.label(),
+                  caption="own: the head on its own encoder; native: that encoder's own head; "
+                  "kept = stitched / own")
+    for name in ("head trained on", "evaluated on", "stitched", "own", "native", "kept", "of native"):
+        table.add_column(name, justify="left" if name.endswith(" on") else "right", no_wrap=True)
     for pair in result.pairs:
         table.add_row(short_spec(pair.head_encoder), short_spec(pair.encoder), _fmt(pair.accuracy),
-                      _fmt(pair.own_accuracy), _fmt(pair.kept))
+                      _fmt(pair.own_accuracy), _fmt(pair.native_accuracy), _fmt(pair.kept),
+                      _fmt(pair.of_native))
     return table

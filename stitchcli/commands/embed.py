@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from stitchcli import defaults
 from stitchcli.commands.options import (
     CenterOpt,
     DatasetOpt,
@@ -51,7 +52,7 @@ def embed(
     anchors: Annotated[Path | None, typer.Option(
         help="Anchor set from `stitch anchors`: also store anchor embeddings and relative vectors.")] = None,
     similarity: SimilarityOpt = "cosine",
-    center: CenterOpt = False,
+    center: CenterOpt = defaults.CENTER,
     chunk_size: Annotated[int, typer.Option(
         help="Samples per saved chunk: an interrupted run resumes from the last chunk.")] = 1024,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="Ignore saved partial results.")] = False,

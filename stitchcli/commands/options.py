@@ -38,5 +38,5 @@ TopkOpt = Annotated[int, typer.Option(
 TopkPowerOpt = Annotated[float, typer.Option(
     help="With --topk: raise kept values to this power before renormalising.", rich_help_panel=RELATIVE)]
 CenterOpt = Annotated[bool, typer.Option(
-    "--center", help="Subtract the anchors' mean from samples and anchors first.")]
+    "--center/--no-center", help="Subtract the anchors' mean from samples and anchors first.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from stitchcli import defaults
 from stitchcli.commands.options import CenterOpt, QuietOpt, SimilarityOpt
 
 
@@ -14,7 +15,7 @@ def relative(
     embeddings: Annotated[Path, typer.Option(help="Embeddings file from `stitch embed`.")],
     anchors: Annotated[Path, typer.Option(help="Anchor set from `stitch anchors`.")],
     similarity: SimilarityOpt = "cosine",
-    center: CenterOpt = False,
+    center: CenterOpt = defaults.CENTER,
     anchor_embeddings_from: Annotated[Path | None, typer.Option(
         help="The same encoder's train embeddings, if they hold the anchor rows and the file "
         "has no anchor embeddings of its own.")] = None,

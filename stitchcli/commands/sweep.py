@@ -40,12 +40,13 @@ def sweep(
         rich_help_panel=GRID)] = None,
     num_anchors: Annotated[list[int] | None, typer.Option(
         help=f"Number of anchors (a prefix of --anchors) (default: all of --anchors, else "
-        f"{defaults.NUM_ANCHORS}).", rich_help_panel=GRID)] = None,
+        f"{defaults.NUM_ANCHORS} or every train row if fewer).", rich_help_panel=GRID)] = None,
     similarity: Annotated[list[str] | None, typer.Option(
         help=f"cosine, angular, euclidean, l1, linf, or several joined by '+' (default: "
         f"{defaults.SIMILARITY}).", rich_help_panel=GRID)] = None,
     center: Annotated[list[str] | None, typer.Option(
-        help="Centre on the anchors' mean before the similarity: on or off (default: off).",
+        help=f"Centre on the anchors' mean before the similarity: on or off (default: "
+        f"{'on' if defaults.CENTER else 'off'}).",
         rich_help_panel=GRID)] = None,
     normalize: Annotated[list[str] | None, typer.Option(
         help=f"none, file or anchors (default: {defaults.NORMALIZE}).", rich_help_panel=GRID)] = None,
@@ -83,15 +84,15 @@ def sweep(
 
         num_anchors = [len(load_anchor_set(anchors).indices)]
     recipes = expand_grid(
-        strategies, num_anchors or [defaults.NUM_ANCHORS], similarity or [defaults.SIMILARITY],
-        _switches(center or ["off"]), normalize or [defaults.NORMALIZE], topk or [defaults.TOPK],
-        topk_power or [defaults.TOPK_POWER], arch or [defaults.ARCH], baseline)
+        strategies, num_anchors or [None], similarity or [defaults.SIMILARITY],
+        _switches(center or [str(defaults.CENTER)]), normalize or [defaults.NORMALIZE],
+        topk or [defaults.TOPK], topk_power or [defaults.TOPK_POWER], arch or [defaults.ARCH], baseline)
     training = TrainRequest(Path(), arch=defaults.ARCH, hidden=hidden, activation=activation,
                             epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, quiet=True)
     request = SweepRequest(list(train), list(test or []), recipes, anchors, validation, seed, training)
 
     def done(result) -> None:
-        if not quiet and not json_output:
+        if not quiet:
             kept = result.min_kept
             log(f"{result.recipe.label()}: mean stitched accuracy "
                 f"{'—' if result.mean_accuracy is None else f'{result.mean_accuracy:.3f}'}, min kept "

@@ -13,7 +13,7 @@ class Recipe:
     """Everything that decides a relative head's inputs and architecture, apart from the encoders."""
 
     strategy: str
-    num_anchors: int
+    num_anchors: int | None  # None: the default count, fixed once the train rows are known
     similarity: str
     center: bool
     normalize: str
@@ -48,7 +48,7 @@ class Recipe:
         return asdict(self)
 
 
-def expand_grid(strategies: list[str], num_anchors: list[int], similarities: list[str],
+def expand_grid(strategies: list[str], num_anchors: list[int | None], similarities: list[str],
                 centers: list[bool], normalizations: list[str], topks: list[int],
                 powers: list[float], archs: list[str], baseline: bool) -> list[Recipe]:
     """Every combination, in the order given (the last axis varies fastest); ``topk`` 0 ignores the

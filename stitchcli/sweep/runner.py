@@ -4,11 +4,12 @@ every head on every encoder's held-out rows; accuracy and kept ratio for each or
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
+from stitchcli import defaults
 from stitchcli.errors import StitchError
 from stitchcli.heads import HeadConfig
 from stitchcli.metrics import accuracy
@@ -38,7 +39,8 @@ class PairResult:
     head_encoder: str
     encoder: str
     accuracy: float | None  # None: the head cannot read that encoder (absolute, other width)
-    own_accuracy: float
+    own_accuracy: float  # the same head on its own encoder
+    native_accuracy: float  # a head of the same recipe trained on the other encoder, on it
 
     @property
     def kept(self) -> float | None:
@@ -46,10 +48,19 @@ class PairResult:
             return None
         return self.accuracy / self.own_accuracy
 
+    @property
+    def of_native(self) -> float | None:
+        """Stitched accuracy over what that encoder reaches with its own head: a weaker encoder
+        caps what any head can read from it, which the kept ratio alone charges to stitching."""
+        if self.accuracy is None or self.native_accuracy <= 0:
+            return None
+        return self.accuracy / self.native_accuracy
+
     def as_json(self) -> dict:
         return {"head_encoder": self.head_encoder, "encoder": self.encoder,
                 "accuracy": _round(self.accuracy), "own_accuracy": _round(self.own_accuracy),
-                "kept": _round(self.kept)}
+                "native_accuracy": _round(self.native_accuracy), "kept": _round(self.kept),
+                "of_native": _round(self.of_native)}
 
 
 @dataclass
@@ -77,12 +88,17 @@ class RecipeResult:
         values = self._values("kept")
         return min(values) if values else None
 
+    @property
+    def min_of_native(self) -> float | None:
+        values = self._values("of_native")
+        return min(values) if values else None
+
     def as_json(self) -> dict:
         return {"recipe": self.recipe.as_json(), "label": self.recipe.label(),
                 "own_accuracy": {k: _round(v) for k, v in self.own.items()},
                 "pairs": [p.as_json() for p in self.pairs],
                 "mean_accuracy": _round(self.mean_accuracy), "mean_kept": _round(self.mean_kept),
-                "min_kept": _round(self.min_kept)}
+                "min_kept": _round(self.min_kept), "min_of_native": _round(self.min_of_native)}
 
 
 def _round(value: float | None) -> float | None:
@@ -138,20 +154,16 @@ def run_recipe(cache: _Cache, recipe: Recipe) -> RecipeResult:
                            options.epochs, options.lr, options.batch_size, options.weight_decay,
                            options.seed, quiet=True)
     inputs = [cache.features(recipe, e) for e in range(len(data.spaces))]
-    own: dict[str, float] = {}
-    pairs: list[PairResult] = []
-    for h, head_space in enumerate(data.spaces):
-        train, _ = inputs[h]
+    matrix = []
+    for train, _ in inputs:
         config = HeadConfig(recipe.arch, train.shape[1], len(data.label_names), options.hidden,
                             options.activation)
         module = fit_module(config, train, data.train_labels, request)
-        accuracies = []
-        for _, held_out in inputs:
-            fits = held_out.shape[1] == train.shape[1]
-            accuracies.append(accuracy(_predict(module, held_out), data.held_out_labels) if fits else None)
-        own[head_space.spec] = accuracies[h]
-        pairs += [PairResult(head_space.spec, data.spaces[e].spec, accuracies[e], accuracies[h])
-                  for e in range(len(data.spaces)) if e != h]
+        matrix.append([accuracy(_predict(module, held_out), data.held_out_labels)
+                       if held_out.shape[1] == train.shape[1] else None for _, held_out in inputs])
+    own = {space.spec: matrix[h][h] for h, space in enumerate(data.spaces)}
+    pairs = [PairResult(data.spaces[h].spec, data.spaces[e].spec, matrix[h][e], matrix[h][h], matrix[e][e])
+             for h in range(len(inputs)) for e in range(len(inputs)) if e != h]
     return RecipeResult(recipe, own, pairs)
 
 
@@ -165,9 +177,12 @@ def run_sweep(request: SweepRequest, on_recipe: Callable[[RecipeResult], None] |
         recipe.transform.check()
     data = load_sweep_data(request.train, request.test, request.anchors, request.validation,
                            request.seed)
+    default_count = min(defaults.NUM_ANCHORS, len(data.train_labels))
+    recipes = [replace(r, num_anchors=default_count) if r.num_anchors is None and r.space == "relative"
+               else r for r in request.recipes]
     cache = _Cache(data, request)
     results = []
-    for recipe in request.recipes:
+    for recipe in recipes:
         result = run_recipe(cache, recipe)
         results.append(result)
         if on_recipe:
