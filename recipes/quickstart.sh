@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine, offline: real pretrained encoders (MiniLM-L6 and MiniLM-L3,
-# shipped inside PyPI packages), Rotten Tomatoes fresh/rotten snippets, 300 stratified anchors,
-# a relative and an absolute head per encoder, then every head on every encoder's test file.
+# shipped inside PyPI packages), Rotten Tomatoes fresh/rotten snippets, 768 random anchors, a
+# relative and an absolute head per encoder (every other setting at its default), then every head
+# on every encoder's test file.
 #
 #   ./recipes/quickstart.sh [--with-mpnet]
 #
@@ -46,7 +47,7 @@ test=$(asset test)
 run=runs/quickstart
 mkdir -p "$run"
 echo "== stitch anchors" >&2
-"$STITCH" anchors --dataset "$train" --num 300 --strategy stratified --seed 0 --out "$run/anchors.safetensors"
+"$STITCH" anchors --dataset "$train" --num 768 --seed 0 --out "$run/anchors.safetensors"
 
 heads=()
 tests=()

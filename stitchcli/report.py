@@ -82,7 +82,7 @@ def sweep_table(results: list, evaluated_on: str) -> Table:
 
 def sweep_pairs_table(result) -> Table:
     """One recipe's ordered pairs: the head's encoder, the encoder it reads, accuracy and kept ratio."""
-    table = Table(title=result.recipe.label(),
+    table = Table(title=f"Every pair: {result.recipe.label()}",
                   caption="own: the head on its own encoder; native: that encoder's own head; "
                   "kept = stitched / own")
     for name in ("head trained on", "evaluated on", "stitched", "own", "native", "kept", "of native"):

@@ -53,15 +53,15 @@ def test_minilm_l6_paraphrase_closer_than_unrelated(minilm_l6):
 
 
 def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_path):
-    """1,500 texts: relative stitching above absolute stitching in both directions.
+    """1,500 texts, relative heads at every default: they keep their accuracy on the other MiniLM,
+    and stitch above a trained absolute baseline (an `mlp` head on raw embeddings).
 
     The two MiniLMs were distilled from the same MiniLM family, so their absolute spaces are
-    partly aligned and absolute stitching is well above chance (~0.62); relative stays ahead.
+    partly aligned and absolute stitching is well above chance (~0.6); relative stays ahead.
     """
     anchors = tmp_path / "anchors.safetensors"
     train_csv, test_csv = assets["train"], assets["test"]
-    assert run_cli("anchors", "-q", "--dataset", train_csv, "--num", 300, "--strategy", "stratified",
-                   "--out", anchors).exit_code == 0
+    assert run_cli("anchors", "-q", "--dataset", train_csv, "--num", 768, "--out", anchors).exit_code == 0
     encoders = {"l6": assets["minilm_l6"], "l3": assets["minilm_l3"]}
     heads, tests = {}, {}
     for name, directory in encoders.items():
@@ -72,9 +72,9 @@ def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_
                              "--limit", limit, "--anchors", anchors, "--out", files[split])
             assert result.exit_code == 0, result.stderr
         tests[name] = files["test"]
-        for space in ("relative", "absolute"):
+        for space, arch in (("relative", []), ("absolute", ["--arch", "mlp"])):
             heads[name, space] = tmp_path / f"{name}-{space}.safetensors"
-            assert run_cli("train-head", "-q", "--embeddings", files["train"], "--space", space,
+            assert run_cli("train-head", "-q", "--embeddings", files["train"], "--space", space, *arch,
                            "--out", heads[name, space]).exit_code == 0
     result = run_cli("evaluate", "--json", *[a for h in heads.values() for a in ("--head", h)],
                      *[a for t in tests.values() for a in ("--embeddings", t)])
@@ -85,14 +85,18 @@ def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_
     gaps = []
     for source, target in (("l6", "l3"), ("l3", "l6")):
         relative = accuracy[f"{source}-relative", f"{target}-test"]
+        own = accuracy[f"{source}-relative", f"{source}-test"]
         absolute = accuracy[f"{source}-absolute", f"{target}-test"]
         assert relative > 0.62 and relative > absolute, (source, target, relative, absolute)
+        assert relative / own > 0.92, (source, target, relative, own)
         gaps.append(relative - absolute)
     assert sum(gaps) / 2 > 0.04, gaps
     compared = run_cli("compare", tests["l6"], tests["l3"], "--json")
     assert compared.exit_code == 0, compared.stderr
     report = json.loads(compared.stdout)
     print(json.dumps(report))
-    # Paired relative vectors agree far more than paired absolute ones (~0.9 vs ~0.3 here).
-    assert report["relative"]["cosine"] > report["absolute"]["cosine"] + 0.3
+    # Paired (centred) relative vectors agree more than paired absolute ones (0.57 vs 0.30 here), and a
+    # sample's partner ranks higher among the other encoder's vectors (MRR 0.96 standardised vs 0.86).
+    assert report["relative"]["cosine"] > report["absolute"]["cosine"] + 0.2
+    assert report["relative_normalized"]["mrr"] > report["absolute"]["mrr"] + 0.08
     assert store.load(tests["l3"]).metadata["dim"] == "384"

@@ -108,8 +108,9 @@ def sweep(
         }, indent=2))
         return
     stdout.print(sweep_table(results, data.evaluated_on))
-    if len(results) == 1:
-        stdout.print(sweep_pairs_table(results[0]))
+    relative = [r for r in results if r.recipe.space == "relative"]
+    if relative:  # every pair of the best relative recipe (the only one, without a grid)
+        stdout.print(sweep_pairs_table(max(relative, key=lambda r: r.mean_accuracy or 0.0)))
 
 
 def register(app: typer.Typer) -> None:
