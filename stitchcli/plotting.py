@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from stitchcli.errors import StitchError
 from stitchcli.evaluation import Result
 from stitchcli.report import row_key, short_spec
+from stitchcli.store import atomic_path
 
 
 def require_matplotlib() -> None:
@@ -48,11 +47,8 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100) -> None:
     ax.set_title("Zero-shot stitching accuracy\n(red box: the head's own encoder, no stitching)", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with atomic_path(Path(path), suffix=".png") as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)

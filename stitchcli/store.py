@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +67,30 @@ def check_writable(path: Path) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``path``, renamed onto it when the block succeeds (removed otherwise).
+
+    It gets the mode a plain ``open(path, "w")`` would give under the current umask (mkstemp's own
+    0600 would leave results unreadable to everyone else on a shared machine), set after the
+    writer is done, since some writers (safetensors) create the file anew.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
     """Write tensors + metadata to ``path`` atomically (temp file in the same folder + rename)."""
     path = check_writable(Path(path))
@@ -74,14 +100,8 @@ def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict
             continue
         meta[key] = value if isinstance(value, str) else json.dumps(value)
     contiguous = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(contiguous, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(contiguous, str(tmp), metadata=meta)
     return path
 
 
