@@ -105,6 +105,31 @@ def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict
     return path
 
 
+# safetensors metadata holds strings only; these keys are numbers, flags or JSON when read back.
+_NUMBERS = ("num_samples", "dim", "num_anchors", "seed", "max_length", "in_dim", "num_classes", "hidden",
+            "epochs", "lr", "batch_size", "train_accuracy", "topk", "topk_power")
+_FLAGS = ("center",)
+_JSON = ("label_names", "embeddings_encoder")
+
+
+def decoded_metadata(metadata: dict[str, str]) -> dict:
+    """Metadata with numbers, flags and lists as real JSON types (for ``--json``); other values and
+    anything that does not parse stay strings."""
+    decoded: dict = dict(metadata)
+    for key, value in metadata.items():
+        try:
+            if key in _NUMBERS:
+                number = float(value)
+                decoded[key] = int(number) if number.is_integer() and "." not in value else number
+            elif key in _FLAGS and value in ("true", "false"):
+                decoded[key] = value == "true"
+            elif key in _JSON:
+                decoded[key] = json.loads(value)
+        except ValueError:
+            pass
+    return decoded
+
+
 def read_metadata(path: Path) -> dict[str, str]:
     """The metadata of a safetensors file, with clear errors for anything that is not one."""
     path = Path(path)

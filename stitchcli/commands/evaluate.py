@@ -24,7 +24,7 @@ def evaluate(
         help="For absolute heads on other encoders: none, procrustes or affine map fitted on the "
         "shared anchors (repeatable to compare side by side).")] = None,
     plot: Annotated[Path | None, typer.Option(
-        help="Also write a heatmap PNG of the matrix (needs stitchcli[plot]).")] = None,
+        help="Also write a heatmap PNG of the matrix (needs stitchcli\\[plot]).")] = None,
 ) -> None:
     """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
     import json
@@ -57,6 +57,9 @@ def evaluate(
         task = bar.add_task("evaluating", total=pairs)
         results = evaluate_matrix(heads, embeddings, methods, skip_incompatible, on_skip=skipped,
                                   on_pair=lambda: bar.advance(task))
+    if not results:
+        raise StitchError("nothing could be evaluated: every head × file pair was skipped as incompatible",
+                          hint="the lines above say why for each pair.")
     if json_output:
         typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
     else:

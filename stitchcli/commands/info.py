@@ -31,7 +31,8 @@ def info(
                   for name in handle.keys()}  # noqa: SIM118
     if json_output:
         typer.echo(json.dumps({"file": str(file), "kind": metadata.get("kind"),
-                               "metadata": metadata, "tensors": shapes}, indent=2))
+                               "metadata": store.decoded_metadata(metadata), "tensors": shapes},
+                              indent=2))
         return
     table = Table(title=f"{file} ({metadata.get('kind')})", show_header=True)
     table.add_column("key")

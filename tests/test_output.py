@@ -1,0 +1,38 @@
+"""What users read: help text, JSON value types, and an empty result being an error."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import run_cli
+from synthetic import ok
+
+
+def test_help_keeps_square_brackets(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert "stitchcli[plot]" in run_cli("evaluate", "--help").stdout
+
+
+def test_accuracy_is_exact_not_float32_noise(world):
+    [result] = json.loads(ok("evaluate", "--head", world["heads"]["relative"], "--embeddings",
+                             world["files"]["testA"], "--json"))["results"]
+    assert result["accuracy"] == round(result["accuracy"] * 200) / 200  # a count over 200 samples
+    assert len(repr(result["accuracy"])) <= 6
+
+
+def test_info_json_decodes_metadata_types(world):
+    info = json.loads(ok("info", world["heads"]["relative"], "--json"))["metadata"]
+    assert info["label_names"] == ["ant", "bee", "cat", "dog"]
+    assert info["seed"] == 0 and info["num_anchors"] == 40 and info["topk"] == 25
+    assert info["center"] is True and info["lr"] == 0.0001 and info["encoder"] == "synth:A"
+    assert isinstance(info["train_accuracy"], float)
+
+
+def test_every_pair_skipped_is_an_error(world):
+    result = run_cli("evaluate", "--head", world["heads"]["absolute"], "--embeddings", world["files"]["testC"],
+                     "--skip-incompatible")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("skipped ") and "dimension 16" in lines[0]  # why, pair by pair
+    assert lines[1].startswith("Error: nothing could be evaluated") and lines[2].startswith("Hint: ")
+    assert len(lines) == 3
