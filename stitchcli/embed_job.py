@@ -52,7 +52,10 @@ def run_embed(request: EmbedRequest) -> dict:
     dataset = load_dataset(request.dataset, request.read)
     rows = list(range(len(dataset) if request.limit is None else min(request.limit, len(dataset))))
     anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
-    anchor_source = anchor_set.load_source() if anchor_set is not None else None
+    # Anchors that are rows of what is being embedded (a train file) are taken from those rows
+    # instead of being embedded a second time.
+    among_rows = anchor_set is not None and _anchors_among(anchor_set, dataset, request.read, len(rows))
+    anchor_source = anchor_set.load_source() if anchor_set is not None and not among_rows else None
 
     encoder = load_encoder(request.encoder, request.encoder_options)
     run_key = store.fingerprint(json.dumps({
@@ -71,12 +74,14 @@ def run_embed(request: EmbedRequest) -> dict:
 
     anchor_embeddings = None
     with progress(rate_column(), quiet=request.quiet) as bar:
-        if anchor_set is not None:
+        if anchor_source is not None:
             anchor_rows = anchor_set.indices.tolist()
             anchor_embeddings = _embed_with_bar(
                 bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks
             )
         embeddings = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
+    if among_rows:
+        anchor_embeddings = embeddings[anchor_set.indices]
 
     metadata = {
         "encoder": encoder.spec,
@@ -110,6 +115,14 @@ def run_embed(request: EmbedRequest) -> dict:
     store.save(out, "embeddings", tensors, metadata)
     chunks.remove()
     return metadata
+
+
+def _anchors_among(anchor_set, dataset, read: ReadOptions, num_rows: int) -> bool:
+    """Whether every anchor is one of the rows being embedded, read the same way."""
+    columns = ("text_column", "label_column", "image_column")
+    return (anchor_set.dataset_fingerprint == dataset.fingerprint
+            and all(getattr(anchor_set.read_options, c) == getattr(read, c) for c in columns)
+            and int(anchor_set.indices.max()) < num_rows)
 
 
 def relative_metadata(anchors_fingerprint: str, similarity: str, center: bool, k: int) -> dict:

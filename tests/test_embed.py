@@ -196,3 +196,27 @@ def test_info_shows_metadata_and_shapes(tiny_bert, text_csv, tmp_path):
     assert info["tensors"]["embeddings"]["shape"] == [12, 32]
     table = run_cli("info", out)
     assert "embeddings" in table.stdout and "dataset_fingerprint" in table.stdout
+
+
+def test_anchors_among_the_embedded_rows_are_not_embedded_twice(tiny_bert, text_csv, tmp_path, monkeypatch):
+    anchors, out = tmp_path / "anchors.safetensors", tmp_path / "train.safetensors"
+    assert run_cli("anchors", "-q", "--dataset", text_csv, "--num", 4, "--out", anchors).exit_code == 0
+    from stitchcli import embed_job
+
+    embedded = []
+    real = embed_job.embed_rows
+    monkeypatch.setattr(embed_job, "embed_rows", lambda enc, data, rows, *a, **k: (
+        embedded.append(len(rows)), real(enc, data, rows, *a, **k))[1])
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", anchors, "--out", out)
+    assert embedded == [12]  # the rows only: the 4 anchors are among them
+    file = store.load(out)
+    indices = store.load(anchors).tensors["indices"]
+    assert torch.equal(file.tensors["anchor_embeddings"], file.tensors["embeddings"][indices])
+    # With --limit leaving some anchors out, they are embedded from the anchors' source.
+    embedded.clear()
+    limited = tmp_path / "limited.safetensors"
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", anchors, "--limit", 1,
+          "--out", limited)
+    assert embedded == [4, 1]
+    assert torch.allclose(store.load(limited).tensors["anchor_embeddings"], file.tensors["anchor_embeddings"],
+                          atol=1e-5)
