@@ -134,13 +134,18 @@ def choose_anchors(
     return anchor_set, labels[positions], extra
 
 
-def anchor_rows_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
-    """The anchors' embeddings taken from ``file`` if it embeds the anchors' rows, else None."""
+def anchor_positions_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
+    """Where the anchors' rows are in ``file`` (in the anchor set's order), if it embeds them all."""
     if file.metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
         return None
     indices = file.require("indices").tolist()
     where = {row: position for position, row in enumerate(indices)}
     if not all(int(i) in where for i in anchors.indices.tolist()):
         return None
-    positions = torch.tensor([where[int(i)] for i in anchors.indices.tolist()], dtype=torch.long)
-    return file.require("embeddings")[positions]
+    return torch.tensor([where[int(i)] for i in anchors.indices.tolist()], dtype=torch.long)
+
+
+def anchor_rows_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
+    """The anchors' embeddings taken from ``file`` if it embeds the anchors' rows, else None."""
+    positions = anchor_positions_in(file, anchors)
+    return None if positions is None else file.require("embeddings")[positions]

@@ -179,3 +179,9 @@ def test_compare_reports_normalised_relative_metrics(world):
     assert set(report["relative_normalized"]) == {"cka", "cosine", "jaccard", "mrr", "normalize"}
     plain = json.loads(ok("compare", files["testA"], files["testC"], "--json", "--normalize", "none"))
     assert "relative_normalized" not in plain
+
+
+def test_anchors_that_are_not_rows_of_the_train_files_are_refused(world):
+    result = run_cli("sweep", "--train", world["files"]["testA"], "--train", world["files"]["testB"],
+                     "--validation", 0.2, "--anchors", world["anchors"])
+    assert_one_line_error(result, "are not rows of")

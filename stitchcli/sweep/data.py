@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from stitchcli import store
-from stitchcli.anchor_set import load_anchor_set
+from stitchcli.anchor_set import anchor_positions_in, load_anchor_set
 from stitchcli.anchors import select_anchors
 from stitchcli.errors import StitchError
 
@@ -98,13 +98,10 @@ def load_sweep_data(train: list[Path], test: list[Path], anchors: Path | None,
     label_names = train_files[0].meta_json("label_names", [])
     file_anchors = None
     if anchors is not None:
-        anchor_set = load_anchor_set(anchors)
-        where = {int(row): p for p, row in enumerate(train_files[0].require("indices").tolist())}
-        missing = [int(i) for i in anchor_set.indices.tolist() if int(i) not in where]
-        if anchor_set.dataset_fingerprint != train_files[0].metadata.get("dataset_fingerprint") or missing:
+        file_anchors = anchor_positions_in(train_files[0], load_anchor_set(anchors))
+        if file_anchors is None:
             raise StitchError(f"the anchors of {anchors} are not rows of {train_files[0].path}",
                               hint="give the train files of the source the anchors were chosen from.")
-        file_anchors = torch.tensor([where[int(i)] for i in anchor_set.indices.tolist()], dtype=torch.long)
     specs = [f.metadata.get("encoder", "?") for f in train_files]
     if validation is None:
         test_files = _load_group(test, "test")
