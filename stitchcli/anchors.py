@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from stitchcli import alignment
-from stitchcli.errors import StitchError
+from stitchcli.errors import StitchError, UsageError
 from stitchcli.store import fingerprint
 
 
@@ -126,8 +126,8 @@ register_strategy(AnchorStrategy(
 
 
 def get_strategy(name: str) -> AnchorStrategy:
-    if name not in STRATEGIES:
-        raise StitchError(
+    if name not in STRATEGIES:  # a bad option value, like click's own choices: exit 2
+        raise UsageError(
             f"unknown anchor strategy {name!r}", hint=f"choose one of {', '.join(STRATEGIES)}."
         )
     return STRATEGIES[name]

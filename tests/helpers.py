@@ -23,11 +23,12 @@ def run_subprocess(*args: str, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, **kwargs)
 
 
-def assert_one_line_error(result, contains: str = "") -> None:
-    """Exit 1, an ``Error:`` first line on stderr (+ optional ``Hint:``), and no traceback."""
+def assert_one_line_error(result, contains: str = "", exit_code: int = 1) -> None:
+    """Exit 1 (2 for bad option values), an ``Error:`` first line on stderr (+ optional ``Hint:``),
+    and no traceback."""
     stderr = result.stderr
     code = result.exit_code if hasattr(result, "exit_code") else result.returncode
-    assert code == 1, stderr
+    assert code == exit_code, stderr
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error: ")]
     assert len(errors) == 1, stderr

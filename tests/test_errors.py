@@ -135,7 +135,7 @@ CASES = {
     "stratified beyond class sizes": (lambda b: ["anchors", "--dataset", b.imbalanced, "--num", 4,
                                                  "--strategy", "stratified", "--out", OUT], "smallest"),
     "unknown strategy": (lambda b: ["anchors", "--dataset", b.csv, "--num", 2, "--strategy", "best",
-                                    "--out", OUT], "unknown anchor strategy"),
+                                    "--out", OUT], "unknown anchor strategy", 2),
     "anchors source changed": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.csv, "--anchors",
                                           b.stale_anchors, "--out", OUT], "changed since"),
     "embed with unknown similarity": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.csv,
@@ -165,12 +165,12 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_line_error_and_writes_nothing(bad, case, tmp_path):
-    build, expected = CASES[case]
+    build, expected, *exit_code = CASES[case]
     out = tmp_path / "out.safetensors"
     args = [str(out) if a == OUT else str(a) for a in build(bad)]
     before = set(tmp_path.iterdir())
     result = run_cli(*args)
-    assert_one_line_error(result, expected)
+    assert_one_line_error(result, expected, *exit_code)
     assert set(tmp_path.iterdir()) == before, "something was written"
 
 

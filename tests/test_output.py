@@ -36,3 +36,10 @@ def test_every_pair_skipped_is_an_error(world):
     assert lines[0].startswith("skipped ") and "dimension 16" in lines[0]  # why, pair by pair
     assert lines[1].startswith("Error: nothing could be evaluated") and lines[2].startswith("Hint: ")
     assert len(lines) == 3
+
+
+def test_fail_under_outside_0_1_is_a_usage_error(world):
+    result = run_cli("evaluate", "--head", world["heads"]["relative"], "--embeddings", world["files"]["testA"],
+                     "--fail-under", "1.5")
+    assert result.exit_code == 2 and "pydantic" not in result.stderr.lower()
+    assert result.stderr.startswith("Error: --fail-under is an accuracy between 0 and 1, got 1.5")

@@ -16,7 +16,7 @@ def evaluate(
         "--embeddings", help="Test embeddings file (repeatable).")],
     json_output: JsonOpt = False,
     fail_under: Annotated[float | None, typer.Option(
-        help="Exit with code 3 if any accuracy is below this (after printing).", min=0.0, max=1.0)] = None,
+        help="Exit with code 3 if any accuracy is below this, between 0 and 1 (after printing).")] = None,
     skip_incompatible: Annotated[bool, typer.Option(
         "--skip-incompatible", help="Leave out pairs that cannot run (e.g. an absolute head on "
         "an encoder of another width) instead of failing.")] = False,
@@ -37,6 +37,10 @@ def evaluate(
     from stitchcli.report import results_table
     from stitchcli.translation import TRANSLATIONS
 
+    if fail_under is not None and not 0.0 <= fail_under <= 1.0:
+        from stitchcli.errors import UsageError
+
+        raise UsageError(f"--fail-under is an accuracy between 0 and 1, got {fail_under}")
     methods = [None if m == "none" else m for m in (translate or ["none"])]
     for method in methods:
         if method is not None and method not in TRANSLATIONS:
