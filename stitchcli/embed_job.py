@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from stitchcli import defaults, store
+from stitchcli import __version__, defaults, store
 from stitchcli.anchor_set import load_anchor_set
 from stitchcli.console import log, progress, rate_column
 from stitchcli.data import ReadOptions, load_dataset
@@ -35,6 +35,7 @@ class EmbedRequest:
     center: bool = defaults.CENTER
     chunk_size: int = 1024
     resume: bool = True
+    force: bool = False  # embed again even if ``out`` is up to date
     quiet: bool = False
 
 
@@ -52,6 +53,11 @@ def run_embed(request: EmbedRequest) -> dict:
     dataset = load_dataset(request.dataset, request.read)
     rows = list(range(len(dataset) if request.limit is None else min(request.limit, len(dataset))))
     anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
+    output_key = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
+    if not request.force and out.exists():
+        existing = store.read_metadata(out)
+        if existing.get("output_key") == output_key:
+            return {**existing, "up_to_date": "true"}
     # Anchors that are rows of what is being embedded (a train file) are taken from those rows
     # instead of being embedded a second time.
     among_rows = anchor_set is not None and _anchors_among(anchor_set, dataset, request.read, len(rows))
@@ -96,6 +102,7 @@ def run_embed(request: EmbedRequest) -> dict:
         "num_samples": str(len(rows)),
         "dim": str(embeddings.shape[1]),
         **request.read.as_metadata(),
+        "output_key": output_key,
     }
     tensors = {
         "embeddings": embeddings,
@@ -115,6 +122,23 @@ def run_embed(request: EmbedRequest) -> dict:
     store.save(out, "embeddings", tensors, metadata)
     chunks.remove()
     return metadata
+
+
+def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, anchor_set) -> str:
+    """Everything the output depends on, known before the model loads: a rerun with the same key
+    finds its output up to date. The version stands for defaults that may change between releases."""
+    return store.fingerprint(json.dumps({
+        "version": __version__,
+        "encoder": request.encoder,
+        "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
+        "weights": _file_identity(request.encoder_options.weights),
+        "dataset": dataset_fingerprint,
+        "rows": num_rows,
+        "read": asdict(request.read),
+        "anchors": anchor_set.fingerprint if anchor_set else None,
+        "similarity": request.similarity if anchor_set else None,
+        "center": request.center if anchor_set else None,
+    }, sort_keys=True))
 
 
 def _anchors_among(anchor_set, dataset, read: ReadOptions, num_rows: int) -> bool:

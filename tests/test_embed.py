@@ -220,3 +220,22 @@ def test_anchors_among_the_embedded_rows_are_not_embedded_twice(tiny_bert, text_
     assert embedded == [4, 1]
     assert torch.allclose(store.load(limited).tensors["anchor_embeddings"], file.tensors["anchor_embeddings"],
                           atol=1e-5)
+
+
+def test_an_up_to_date_output_is_not_embedded_again(tiny_bert, text_csv, tmp_path, monkeypatch):
+    out = tmp_path / "emb.safetensors"
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--out", out)
+    first = out.stat().st_mtime_ns
+    from stitchcli import embed_job
+
+    calls = []
+    monkeypatch.setattr(embed_job, "load_encoder", lambda *a: calls.append(a) or pytest.fail("loaded"))
+    again = run_cli("embed", "--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--out", out,
+                    "--batch-size", 3)  # batch size does not change the result: still up to date
+    assert again.exit_code == 0 and "up to date" in again.stderr and out.stat().st_mtime_ns == first
+    monkeypatch.undo()
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--out", out, "--force")
+    assert out.stat().st_mtime_ns != first
+    changed = out.stat().st_mtime_ns
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--out", out, "--limit", 5)
+    assert out.stat().st_mtime_ns != changed and store.load(out).tensors["embeddings"].shape[0] == 5

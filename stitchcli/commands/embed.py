@@ -56,6 +56,9 @@ def embed(
     chunk_size: Annotated[int, typer.Option(
         help="Samples per saved chunk: an interrupted run resumes from the last chunk.")] = 1024,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="Ignore saved partial results.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Embed again even if --out is up to date (same encoder, options, data, anchors).")
+    ] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Embed a dataset with an encoder and cache the vectors (+ relative vectors) to safetensors."""
@@ -70,9 +73,11 @@ def embed(
         encoder_options=EncoderOptions(pooling, max_length, device, dtype, weights,
                                        trust_remote_code),
         batch_size=batch_size, limit=limit, anchors=anchors, similarity=similarity,
-        center=center, chunk_size=chunk_size, resume=not no_resume, quiet=quiet,
+        center=center, chunk_size=chunk_size, resume=not no_resume, force=force, quiet=quiet,
     ))
-    if not quiet:
+    if meta.get("up_to_date") and not quiet:
+        log(f"{out} is up to date (same encoder, options, data and anchors); --force embeds again")
+    elif not quiet:
         extra = f", relative to {meta['num_anchors']} anchors" if "num_anchors" in meta else ""
         log(f"[green]wrote[/] {out}: {meta['num_samples']} × {meta['dim']} from {meta['encoder']}{extra}")
 
