@@ -1,5 +1,8 @@
 """Stitchcli files: safetensors tensors plus string metadata, written atomically, read with checks."""
 
+# Importing this module costs no torch: headers are read by stitchcli.files, and torch and
+# safetensors are imported only to save or load tensors (so `stitch info` and up-front checks stay fast).
+
 from __future__ import annotations
 
 import hashlib
@@ -10,13 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING
 
 from stitchcli import __version__
 from stitchcli.errors import StitchError
+from stitchcli.files import Header, read_header
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "stitchcli"
 KINDS = ("embeddings", "anchors", "head")
@@ -93,6 +97,8 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
 
 def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
     """Write tensors + metadata to ``path`` atomically (temp file in the same folder + rename)."""
+    from safetensors.torch import save_file
+
     path = check_writable(Path(path))
     meta = {"format": FORMAT, "kind": kind, "stitchcli_version": __version__}
     for key, value in metadata.items():
@@ -131,25 +137,16 @@ def decoded_metadata(metadata: dict[str, str]) -> dict:
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """The metadata of a safetensors file, with clear errors for anything that is not one."""
-    path = Path(path)
-    if not path.exists():
-        raise StitchError(f"file not found: {path}")
-    if path.is_dir():
-        raise StitchError(f"{path} is a directory, not a .safetensors file")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            return dict(handle.metadata() or {})
-    except Exception as exc:  # safetensors raises several types for bad headers
-        raise StitchError(
-            f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
-        ) from exc
+    """The metadata of a safetensors file, with clear errors for anything that is not one (no torch)."""
+    return read_header(path).metadata
 
 
-def load_metadata_checked(path: Path, kind: str | None = None) -> dict[str, str]:
-    """Metadata of a stitchcli file, checking that it is one and, if given, of the expected kind."""
+def inspect(path: Path, kind: str | None = None) -> Header:
+    """Metadata, tensor dtypes and shapes of a stitchcli file, checked like ``load`` (format, kind,
+    a header that matches the file's size) without importing torch or reading any tensor."""
     path = Path(path)
-    metadata = read_metadata(path)
+    header = read_header(path)
+    metadata = header.metadata
     if metadata.get("format") != FORMAT or metadata.get("kind") not in KINDS:
         raise StitchError(
             f"{path} is a safetensors file but not a stitchcli file",
@@ -162,11 +159,20 @@ def load_metadata_checked(path: Path, kind: str | None = None) -> dict[str, str]
             f"{_article(kind)} {kind} file",
             hint=_kind_hint(kind),
         )
-    return metadata
+    return header
+
+
+def load_metadata_checked(path: Path, kind: str | None = None) -> dict[str, str]:
+    """Metadata of a stitchcli file, checking that it is one and, if given, of the expected kind.
+
+    Needs no torch: commands call it on their input files before any slow import or work."""
+    return inspect(path, kind).metadata
 
 
 def load(path: Path, kind: str | None = None) -> StitchFile:
     """Load a stitchcli file, checking that it is one and, if given, of the expected kind."""
+    from safetensors import safe_open
+
     path = Path(path)
     metadata = load_metadata_checked(path, kind)
     try:

@@ -43,13 +43,20 @@ def anchors(
     from collections import Counter
 
     from stitchcli import store
+    from stitchcli.commands.options import check_dataset_exists
+
+    # Checked before torch is imported (~2 s): a wrong path fails at once.
+    store.check_writable(out)
+    check_dataset_exists(dataset)
+    for path in embeddings or []:
+        store.load_metadata_checked(path, kind="embeddings")
+
     from stitchcli.anchor_set import choose_anchors, save_anchor_set
     from stitchcli.anchors import get_strategy
     from stitchcli.console import log
     from stitchcli.data import ReadOptions, load_dataset
 
     get_strategy(strategy)
-    store.check_writable(out)
     read = ReadOptions(split, text_column, label_column, image_column)
     data = load_dataset(dataset, read)
     anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read)

@@ -25,6 +25,10 @@ def compare(
     from rich.table import Table
 
     from stitchcli import store
+
+    for path in (first, second):  # before torch is imported (~2 s)
+        store.load_metadata_checked(path, kind="embeddings")
+
     from stitchcli.compare import compare_files
     from stitchcli.console import log, stdout
 

@@ -62,6 +62,17 @@ def embed(
     quiet: QuietOpt = False,
 ) -> None:
     """Embed a dataset with an encoder and cache the vectors (+ relative vectors) to safetensors."""
+    from stitchcli import store
+    from stitchcli.commands.options import check_dataset_exists
+    from stitchcli.encoders import parse_spec
+
+    # Checked before torch is imported (~2 s): a wrong spec or path fails at once.
+    parse_spec(encoder)
+    store.check_writable(out)
+    check_dataset_exists(dataset)
+    if anchors is not None:
+        store.load_metadata_checked(anchors, kind="anchors")
+
     from stitchcli.console import log
     from stitchcli.data import ReadOptions
     from stitchcli.embed_job import EmbedRequest, run_embed

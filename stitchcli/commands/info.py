@@ -17,23 +17,22 @@ def info(
     """Show a file's kind, metadata and tensor shapes."""
     import json
 
-    from rich.table import Table
-    from safetensors import safe_open
-
     from stitchcli import store
-    from stitchcli.console import stdout
 
-    metadata = store.read_metadata(file)
-    store.load(file)  # validates format, kind and every tensor
-    with safe_open(str(file), framework="pt") as handle:
-        shapes = {name: {"shape": list(handle.get_slice(name).get_shape()),
-                         "dtype": str(handle.get_slice(name).get_dtype())}
-                  for name in handle.keys()}  # noqa: SIM118
+    # The header alone (no torch): format, kind, and tensor byte ranges that match the file's size.
+    header = store.inspect(file)
+    metadata = header.metadata
+    shapes = {name: {"shape": list(spec.shape), "dtype": spec.dtype}
+              for name, spec in header.tensors.items()}
     if json_output:
         typer.echo(json.dumps({"file": str(file), "kind": metadata.get("kind"),
                                "metadata": store.decoded_metadata(metadata), "tensors": shapes},
                               indent=2))
         return
+    from rich.table import Table
+
+    from stitchcli.console import stdout
+
     table = Table(title=f"{file} ({metadata.get('kind')})", show_header=True)
     table.add_column("key")
     table.add_column("value", overflow="fold")

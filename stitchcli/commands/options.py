@@ -1,4 +1,4 @@
-"""Option types shared by several subcommands (``Annotated`` aliases)."""
+"""Option types shared by several subcommands (``Annotated`` aliases) and the --dataset check."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from stitchcli.errors import StitchError
 
 DATA = "Dataset"
 OUTPUT = "Output"
@@ -40,3 +42,21 @@ TopkPowerOpt = Annotated[float, typer.Option(
 CenterOpt = Annotated[bool, typer.Option(
     "--center/--no-center", help="Subtract the anchors' mean from samples and anchors first.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+
+
+def check_dataset_exists(source: str) -> None:
+    """Fail at once, before any slow import, on a local --dataset that does not exist (the loader
+    says the same later); ``hf:`` and other ``<source>:`` datasets are left to their loaders, and
+    so is everything when a dataset format was registered in-process or by a plugin."""
+    prefix, colon, _ = source.partition(":")
+    if colon and len(prefix) > 1 and not any(sep in prefix for sep in "/\\"):
+        return
+    if Path(source).exists():
+        return
+    from importlib.metadata import entry_points
+
+    from stitchcli.data import SOURCES
+
+    if SOURCES or entry_points(group="stitchcli.datasets"):
+        return  # such a format may read sources that are not paths
+    raise StitchError(f"dataset not found: {source}")

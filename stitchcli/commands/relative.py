@@ -24,10 +24,19 @@ def relative(
     quiet: QuietOpt = False,
 ) -> None:
     """Recompute relative vectors with another similarity or centering, no encoder needed."""
+    from stitchcli import store
+
+    target = out or embeddings
+    # Checked before torch is imported (~2 s): a wrong path fails at once.
+    store.load_metadata_checked(embeddings, kind="embeddings")
+    store.load_metadata_checked(anchors, kind="anchors")
+    if anchor_embeddings_from is not None:
+        store.load_metadata_checked(anchor_embeddings_from, kind="embeddings")
+    store.check_writable(target)
+
     from stitchcli.console import log
     from stitchcli.relative_job import recompute_relative
 
-    target = out or embeddings
     meta = recompute_relative(embeddings, anchors, similarity, center, anchor_embeddings_from, target)
     if not quiet:
         log(f"[green]wrote[/] {target}: relative vectors ({meta['similarity']}"

@@ -72,6 +72,13 @@ def sweep(
     """Try stitching recipes on stored embeddings: each pair's stitched accuracy and kept ratio."""
     import json
 
+    from stitchcli import store
+
+    for path in [*train, *(test or [])]:  # before torch is imported (~2 s)
+        store.load_metadata_checked(path, kind="embeddings")
+    if anchors is not None:
+        store.load_metadata_checked(anchors, kind="anchors")
+
     from stitchcli.console import log, stdout
     from stitchcli.report import sweep_pairs_table, sweep_table
     from stitchcli.sweep import SweepRequest, expand_grid, run_sweep

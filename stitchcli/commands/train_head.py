@@ -35,13 +35,17 @@ def train_head(
     import json
 
     from stitchcli import store
+
+    # Checked before torch is imported (~2 s): a wrong path fails at once.
+    store.check_writable(out)
+    store.load_metadata_checked(embeddings, kind="embeddings")
+
     from stitchcli.console import log
     from stitchcli.heads import save_head
     from stitchcli.relspace import RelativeTransform
     from stitchcli.training import TrainRequest
     from stitchcli.training import train_head as train
 
-    store.check_writable(out)
     transform = RelativeTransform(normalize, topk, topk_power)
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
                               weight_decay, seed, transform=transform, quiet=quiet or json_output))
