@@ -62,6 +62,16 @@ TRANSLATIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], Translator]] = {
 }
 
 
+def translation_methods(values: list[str] | None) -> list[str | None]:
+    """``--translate`` values, checked: ``none`` (or nothing given) is None, the plain head."""
+    methods = [None if value == "none" else value for value in (values or ["none"])]
+    for method in methods:
+        if method is not None and method not in TRANSLATIONS:
+            raise StitchError(f"unknown translation {method!r}",
+                              hint=f"choose none, {', '.join(TRANSLATIONS)}.")
+    return methods
+
+
 def _identity(x: torch.Tensor) -> torch.Tensor:
     return x.float()
 

@@ -100,3 +100,29 @@ def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_
     assert report["relative"]["cosine"] > report["absolute"]["cosine"] + 0.2
     assert report["relative_normalized"]["mrr"] > report["absolute"]["mrr"] + 0.08
     assert store.load(tests["l3"]).metadata["dim"] == "384"
+
+
+def test_readme_quickstart_matrix_is_what_the_quickstart_gives(assets, tmp_path):
+    """The README's quickstart figures must come from a run of the current code: the quickstart's own
+    `stitch run` on the same data; every cell of the README's matrix is checked against it."""
+    import re
+
+    specs = []
+    for name in ("minilm_l6", "minilm_l3"):  # the quickstart's specs end in these names
+        link = tmp_path / name.replace("_", "-")
+        link.symlink_to(assets[name])
+        specs.append(f"hf:{link}")
+    result = run_cli("run", *specs, "--train", assets["train"], "--test", assets["test"], "--out-dir",
+                     tmp_path / "run", "--num-anchors", 768, "--translate", "none", "--translate",
+                     "procrustes", "--json")
+    assert result.exit_code == 0, result.stderr
+    measured = {(Path(r["head"]).stem + ("" if r["method"] in ("relative", "absolute") else
+                                         f" via {r['method']}"), Path(r["embeddings"]).stem): r["accuracy"]
+                for r in json.loads(result.stdout)["results"]}
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("## What the quickstart shows"):readme.index("## Hard pairs")]
+    rows = re.findall(r"^│ (minilm-\S+(?: via \w+)?)\s+│ \w+\s+│\s+([\d.]+)\*?\s+│\s+([\d.]+)\*?\s+│$", block, re.M)
+    assert len(rows) == 6, rows
+    for head, on_l6, on_l3 in rows:
+        for test_file, shown in (("minilm-l6-test", on_l6), ("minilm-l3-test", on_l3)):
+            assert f"{measured[head, test_file]:.3f}" == shown, (head, test_file, shown)

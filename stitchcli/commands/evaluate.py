@@ -24,33 +24,40 @@ def evaluate(
         help="For absolute heads on other encoders: none, procrustes or affine map fitted on the "
         "shared anchors (repeatable to compare side by side).")] = None,
     plot: Annotated[Path | None, typer.Option(
-        help="Also write a heatmap PNG of the matrix (needs stitchcli\\[plot]).")] = None,
+        help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]).")] = None,
 ) -> None:
     """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
     import json
 
     from stitchcli import store
-    from stitchcli.console import log, progress, stdout
     from stitchcli.errors import StitchError
-    from stitchcli.evaluation import evaluate_matrix
-    from stitchcli.heads import load_head
-    from stitchcli.report import results_table
-    from stitchcli.translation import TRANSLATIONS
 
     if fail_under is not None and not 0.0 <= fail_under <= 1.0:
         from stitchcli.errors import UsageError
 
         raise UsageError(f"--fail-under is an accuracy between 0 and 1, got {fail_under}")
-    methods = [None if m == "none" else m for m in (translate or ["none"])]
-    for method in methods:
-        if method is not None and method not in TRANSLATIONS:
-            raise StitchError(f"unknown translation {method!r}",
-                              hint=f"choose none, {', '.join(TRANSLATIONS)}.")
+    # Checked before torch is imported (~2 s): a wrong path fails at once.
+    for path in head:
+        store.load_metadata_checked(path, kind="head")
+    for path in embeddings:
+        store.load_metadata_checked(path, kind="embeddings")
+    if plot is not None:
+        from stitchcli.plotting import plot_format
+
+        plot_format(plot)
+        store.check_writable(plot)
+
+    from stitchcli.console import log, progress, stdout
+    from stitchcli.evaluation import evaluate_matrix
+    from stitchcli.heads import load_head
+    from stitchcli.report import results_table
+    from stitchcli.translation import translation_methods
+
+    methods = translation_methods(translate)
     if plot is not None:
         from stitchcli.plotting import require_matplotlib
 
         require_matplotlib()
-        store.check_writable(plot)
     heads = [load_head(path) for path in head]
     pairs = sum(len(methods) if h.space == "absolute" else 1 for h in heads) * len(embeddings)
 

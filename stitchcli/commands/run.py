@@ -1,0 +1,75 @@
+"""``stitch run``: the whole matrix for a list of encoders in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli import defaults
+from stitchcli.commands.options import (
+    ImageColumnOpt,
+    JsonOpt,
+    LabelColumnOpt,
+    QuietOpt,
+    SeedOpt,
+    TextColumnOpt,
+)
+
+
+def run(
+    encoders: Annotated[list[str], typer.Argument(help="Encoder specs (hf:…, timm:…), two or more.")],
+    train: Annotated[str, typer.Option(help="Train source: anchors and heads come from it.")],
+    test: Annotated[str, typer.Option(help="Test source: every head is evaluated on it, per encoder.")],
+    out_dir: Annotated[Path, typer.Option(help="Folder for every file of the run.")] = Path("runs/stitch"),
+    num_anchors: Annotated[int, typer.Option(help="Anchors, chosen from --train.")] = defaults.NUM_ANCHORS,
+    strategy: Annotated[str, typer.Option(help="Anchor strategy: random or stratified.")] = defaults.STRATEGY,
+    seed: SeedOpt = 0,
+    baseline: Annotated[bool, typer.Option(
+        "--baseline/--no-baseline", help="Also an absolute head per encoder (the baseline).")] = True,
+    translate: Annotated[list[str] | None, typer.Option(
+        help="For absolute heads: none, procrustes or affine (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    image_column: ImageColumnOpt = "image",
+    force: Annotated[bool, typer.Option("--force", help="Redo every step, even up-to-date files.")] = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Anchors, embeddings, heads and the stitching matrix for several encoders, in one command."""
+    import json
+
+    from stitchcli.console import log, stdout
+    from stitchcli.data import ReadOptions
+    from stitchcli.errors import StitchError
+    from stitchcli.report import results_table
+    from stitchcli.run_job import RunRequest
+    from stitchcli.run_job import run as run_all
+    from stitchcli.translation import translation_methods
+
+    read = ReadOptions(None, text_column, label_column, image_column)
+    request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed, baseline,
+                         translation_methods(translate), batch_size, device, force, quiet or json_output)
+    results, _, _ = run_all(request)
+    if json_output:
+        typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
+    else:
+        stdout.print(results_table(results))
+    try:
+        from stitchcli.plotting import plot_matrix, require_matplotlib
+
+        require_matplotlib()
+    except StitchError:
+        if not quiet:
+            log("no picture: matplotlib is not installed (pip install 'stitchcli[plot]')")
+        return
+    plot_matrix(results, out_dir / "matrix.png")
+    if not quiet and not json_output:
+        log(f"[green]wrote[/] {out_dir / 'evaluate.json'} and {out_dir / 'matrix.png'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
