@@ -126,6 +126,9 @@ register_strategy(AnchorStrategy(
 
 
 def get_strategy(name: str) -> AnchorStrategy:
+    from stitchcli.plugins import load_group
+
+    load_group("stitchcli.anchor_strategies", lambda _, strategy: register_strategy(strategy))
     if name not in STRATEGIES:  # a bad option value, like click's own choices: exit 2
         raise UsageError(
             f"unknown anchor strategy {name!r}", hint=f"choose one of {', '.join(STRATEGIES)}."

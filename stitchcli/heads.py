@@ -92,6 +92,9 @@ def get_activation(name: str) -> Callable[[], nn.Module]:
 
 
 def build_head(config: HeadConfig) -> nn.Module:
+    from stitchcli.plugins import load_group
+
+    load_group("stitchcli.heads", register_architecture)
     if config.arch not in ARCHITECTURES:
         raise StitchError(
             f"unknown head architecture {config.arch!r}",

@@ -121,3 +121,6 @@ def _register_builtins() -> None:
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
         from stitchcli.data import hub, images, tabular  # noqa: F401
+        from stitchcli.plugins import load_group
+
+        load_group("stitchcli.datasets", lambda name, source: register_source(source))

@@ -49,14 +49,21 @@ def register_encoder_source(prefix: str, loader: Loader) -> None:
     _REGISTERED[prefix] = loader
 
 
+def _load_plugins() -> None:
+    from stitchcli.plugins import load_group
+
+    load_group("stitchcli.encoders", register_encoder_source)
+
+
 def encoder_prefixes() -> list[str]:
+    _load_plugins()
     return sorted(set(_BUILTIN) | set(_REGISTERED))
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """``hf:bert-base-cased`` -> ("hf", "bert-base-cased"), with a clear error otherwise."""
     prefix, sep, target = spec.partition(":")
-    known = ", ".join(f"{p}:" for p in encoder_prefixes())
+    known = ", ".join(f"{p}:" for p in encoder_prefixes())  # plugins load here
     if not sep or not target:
         raise StitchError(
             f"encoder spec {spec!r} has no source prefix",

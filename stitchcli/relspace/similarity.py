@@ -83,6 +83,9 @@ register_similarity(Similarity(
 
 
 def get_similarity(name: str) -> Similarity:
+    from stitchcli.plugins import load_group
+
+    load_group("stitchcli.similarities", lambda _, similarity: register_similarity(similarity))
     if name not in SIMILARITIES:
         raise StitchError(
             f"unknown similarity {name!r}",
