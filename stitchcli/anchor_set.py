@@ -47,6 +47,20 @@ class AnchorSet:
         return dataset
 
 
+def _absolute(source: str) -> str:
+    """Local sources are recorded as absolute paths, so the anchors work from any folder."""
+    return source if source.startswith("hf:") else str(Path(source).resolve())
+
+
+def _located(source: str, anchors_dir: Path) -> str:
+    """A relative source recorded by an older version: relative to the current folder if it is there,
+    else to the folder of the anchor file."""
+    if source.startswith("hf:") or Path(source).is_absolute() or Path(source).exists():
+        return source
+    beside = anchors_dir / source
+    return str(beside) if beside.exists() else source
+
+
 def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> None:
     store.save(
         path,
@@ -73,7 +87,7 @@ def load_anchor_set(path: Path) -> AnchorSet:
     try:
         return AnchorSet(
             indices=file.require("indices").to(torch.long),
-            source=meta["dataset"],
+            source=_located(meta["dataset"], Path(path).parent),
             split=meta["split"],
             dataset_fingerprint=meta["dataset_fingerprint"],
             fingerprint=meta["anchors_fingerprint"],
@@ -126,7 +140,7 @@ def choose_anchors(
     positions = select_anchors(strategy, k, labels, spaces, seed)
     indices = rows[positions]
     anchor_set = AnchorSet(
-        indices=indices, source=dataset.source, split=dataset.split,
+        indices=indices, source=_absolute(dataset.source), split=dataset.split,
         dataset_fingerprint=dataset.fingerprint,
         fingerprint=anchor_set_fingerprint(dataset.fingerprint, indices),
         strategy=strategy, seed=seed, read_options=read_options, label_names=dataset.label_names,

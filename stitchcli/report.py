@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from stitchcli.evaluation import Result
 
 SPEC_WIDTH = 28
+_PARTS = re.compile(r"(?<=[/:])")  # split after path and source separators, keeping them
 
 
 def short_spec(spec: str) -> str:
@@ -16,9 +19,16 @@ def short_spec(spec: str) -> str:
     return spec if len(spec) <= SPEC_WIDTH else spec.split(":", 1)[0] + ":…" + spec[-(SPEC_WIDTH - 4):]
 
 
-def _head_label(result: Result) -> str:
-    via = f" via {result.method}" if result.method not in ("relative", "absolute") else ""
-    return f"{Path(result.head).stem}{via}\n[dim]{result.space} · {short_spec(result.head_encoder)}[/]"
+def short_names(values: list[str]) -> dict[str, str]:
+    """Each value without the leading path parts all share and without a shared ``.safetensors``:
+    ``runs/q/minilm-l6-test.safetensors`` -> ``minilm-l6-test``. Distinct values stay distinct."""
+    unique = list(dict.fromkeys(values))
+    parts = [_PARTS.split(value.removesuffix(".safetensors")) for value in unique]
+    shared = 0
+    while len(unique) > 1 and all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    names = {value: "".join(p[shared:]) for value, p in zip(unique, parts, strict=True)}
+    return names if len(set(names.values())) == len(names) else {value: value for value in unique}
 
 
 def row_key(result: Result) -> tuple[str, str]:
@@ -26,24 +36,27 @@ def row_key(result: Result) -> tuple[str, str]:
     return result.head, result.method
 
 
-def _column_label(result: Result) -> str:
-    return f"{short_spec(result.encoder)}\n[dim]{Path(result.embeddings).name}[/]"
 
 
-def results_table(results: list[Result]) -> Table:
-    """Rows are heads, columns embedding files; ``*`` marks cells that are not stitched."""
+def results_table(results: list[Result]) -> Group:
+    """Rows are heads, columns embedding files, by short unique names that are never cut (a legend
+    below gives each in full); ``*`` marks cells that are not stitched."""
     columns = list(dict.fromkeys(r.embeddings for r in results))
     rows = list(dict.fromkeys(row_key(r) for r in results))
     by_pair = {(row_key(r), r.embeddings): r for r in results}
+    column_names = short_names(columns)
+    head_names = short_names([head for head, _ in rows])
     table = Table(title="Accuracy of each head (rows) on each encoder's file (columns)",
                   caption="* same encoder as the head (no stitching); other cells are zero-shot "
-                  "stitching; — could not run", show_lines=True)
-    table.add_column("head")
+                  "stitching; — could not run")
+    table.add_column("head", no_wrap=True)
+    table.add_column("space", no_wrap=True)
     for column in columns:
-        sample = next(r for r in results if r.embeddings == column)
-        table.add_column(_column_label(sample), justify="right")
+        table.add_column(column_names[column], justify="right", no_wrap=True)
+    legend = []
     for row in rows:
         first = next(r for r in results if row_key(r) == row)
+        via = f" via {first.method}" if first.method not in ("relative", "absolute") else ""
         cells = []
         for column in columns:
             result = by_pair.get((row, column))
@@ -53,8 +66,14 @@ def results_table(results: list[Result]) -> Table:
                 cells.append(f"{result.accuracy:.3f} ")
             else:
                 cells.append(f"[bold]{result.accuracy:.3f}*[/]")
-        table.add_row(_head_label(first), *cells)
-    return table
+        table.add_row(head_names[first.head] + via, first.space, *cells)
+        if not via:
+            legend.append(f"  {head_names[first.head]}: {first.space} head on {first.head_encoder} "
+                          f"({first.head})")
+    for column in columns:
+        encoder = next(r.encoder for r in results if r.embeddings == column)
+        legend.append(f"  {column_names[column]}: {encoder} ({column})")
+    return Group(table, Text("\n".join(legend), style="dim", no_wrap=True))
 
 
 def _fmt(value: float | None) -> str:

@@ -122,3 +122,19 @@ def test_plot_without_matplotlib_names_the_extra(world, tmp_path, monkeypatch):
                      "--plot", tmp_path / "m.png")
     assert_one_line_error(result, "matplotlib")
     assert "stitchcli[plot]" in result.stderr and not (tmp_path / "m.png").exists()
+
+
+def test_plot_honours_the_suffix_and_refuses_unknown_ones(world, tmp_path):
+    pytest.importorskip("matplotlib")
+    args = ["evaluate", "--head", world["heads"]["absolute"], "--head", world["heads"]["relative"],
+            "--embeddings", world["files"]["testA"], "--embeddings", world["files"]["testC"], "--skip-incompatible"]
+    for suffix, magic in ((".svg", b"<?xml"), (".pdf", b"%PDF")):
+        plot = tmp_path / f"m{suffix}"
+        ok(*args, "--plot", plot)
+        assert plot.read_bytes().startswith(magic)
+    svg = (tmp_path / "m.svg").read_text()
+    # The title explains "—", and the cell of the 16-d encoder C, which the absolute head cannot read, shows it.
+    assert svg.count("—") >= 2
+    result = run_cli(*args, "--plot", tmp_path / "m.gif")
+    assert_one_line_error(result, "picture format")
+    assert not (tmp_path / "m.gif").exists()

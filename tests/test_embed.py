@@ -239,3 +239,25 @@ def test_an_up_to_date_output_is_not_embedded_again(tiny_bert, text_csv, tmp_pat
     changed = out.stat().st_mtime_ns
     embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--out", out, "--limit", 5)
     assert out.stat().st_mtime_ns != changed and store.load(out).tensors["embeddings"].shape[0] == 5
+
+
+def test_anchors_made_with_a_relative_path_work_from_another_folder(tiny_bert, text_csv, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_bytes(text_csv.read_bytes())
+    monkeypatch.chdir(data)
+    assert run_cli("anchors", "-q", "--dataset", "train.csv", "--num", 3, "--out", "anchors.safetensors").exit_code == 0
+    assert store.load(data / "anchors.safetensors").metadata["dataset"] == str(data / "train.csv")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", data / "anchors.safetensors",
+          "--out", "emb.safetensors")
+    assert store.load(elsewhere / "emb.safetensors").tensors["anchor_embeddings"].shape[0] == 3
+    # An anchor file from an older version recorded the path as typed: found beside the anchor file.
+    old = store.load(data / "anchors.safetensors")
+    legacy = {k: v for k, v in old.metadata.items() if k not in ("format", "kind")} | {"dataset": "train.csv"}
+    store.save(data / "old-anchors.safetensors", "anchors", old.tensors, legacy)
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", data / "old-anchors.safetensors",
+          "--limit", 1, "--out", "old.safetensors")  # --limit 1 leaves anchors out: their source is read
+    assert store.load(elsewhere / "old.safetensors").tensors["anchor_embeddings"].shape[0] == 3

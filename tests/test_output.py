@@ -43,3 +43,29 @@ def test_fail_under_outside_0_1_is_a_usage_error(world):
                      "--fail-under", "1.5")
     assert result.exit_code == 2 and "pydantic" not in result.stderr.lower()
     assert result.stderr.startswith("Error: --fail-under is an accuracy between 0 and 1, got 1.5")
+
+
+def test_short_names_drop_shared_parts_and_stay_distinct():
+    from stitchcli.report import short_names
+
+    assert short_names(["runs/q/minilm-l6-test.safetensors", "runs/q/minilm-l3-test.safetensors"]) == {
+        "runs/q/minilm-l6-test.safetensors": "minilm-l6-test", "runs/q/minilm-l3-test.safetensors": "minilm-l3-test"}
+    assert short_names(["timm:tf_efficientnet_lite1", "timm:mobilenetv2_100"]) == {
+        "timm:tf_efficientnet_lite1": "tf_efficientnet_lite1", "timm:mobilenetv2_100": "mobilenetv2_100"}
+    assert short_names(["a/x.safetensors", "b/x.safetensors"]) == {"a/x.safetensors": "a/x",
+                                                                   "b/x.safetensors": "b/x"}
+    assert short_names(["only/one.safetensors"]) == {"only/one.safetensors": "only/one"}
+
+
+def test_table_names_are_not_cut_off_a_terminal(world, monkeypatch):
+    long_names = world["root"] / "a-rather-long-folder-name-that-would-not-fit"
+    long_names.mkdir(exist_ok=True)
+    files = []
+    for name in ("A", "B", "C"):
+        target = long_names / f"test-encoder-{name}-with-a-long-name.safetensors"
+        target.write_bytes(world["files"][f"test{name}"].read_bytes())
+        files += ["--embeddings", target]
+    out = ok("evaluate", "--head", world["heads"]["relative"], *files)
+    for name in "ABC":
+        assert f"test-encoder-{name}-with-a-long-name" in out  # whole, in the header and the legend
+    assert "…" not in out
