@@ -69,3 +69,13 @@ def test_table_names_are_not_cut_off_a_terminal(world, monkeypatch):
     for name in "ABC":
         assert f"test-encoder-{name}-with-a-long-name" in out  # whole, in the header and the legend
     assert "…" not in out
+
+
+def test_flags_show_no_type_in_help(monkeypatch):
+    from stitchcli.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in [c.name for c in app.registered_commands] + [None]:
+        text = run_cli(*([name] if name else []), "--help").stdout
+        assert "<bool>" not in text, name
+    assert "--center" in run_cli("embed", "--help").stdout
