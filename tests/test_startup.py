@@ -18,35 +18,6 @@ HEAVY = ("torch", "transformers", "timm", "numpy", "safetensors")
 COMMANDS = ["", *typer.main.get_command(app).commands]
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_help_does_not_import_heavy_modules(command):
-    argv = [a for a in (command, "--help") if a]
-    code = (
-        "import sys\n"
-        "from stitchcli.cli import app\n"
-        "try:\n"
-        f"    app({argv!r})\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code == 0, exc.code\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "[]"
-
-
-def test_console_script_and_module_entry_points():
-    for argv in ([sys.executable, "-m", "stitchcli", "--version"],):
-        result = subprocess.run(argv, capture_output=True, text=True)
-        assert result.returncode == 0 and result.stdout.startswith("stitch ")
-
-
-def test_usage_error_exits_2_without_traceback():
-    result = subprocess.run([sys.executable, "-m", "stitchcli", "embed", "--bogus"],
-                            capture_output=True, text=True)
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr and "Error:" in result.stderr
-
-
 def run_isolated(argv: list[str], cwd) -> tuple[int, list[str], subprocess.CompletedProcess]:
     """Exit code and heavy modules imported by ``stitch ARGV`` in a fresh interpreter."""
     code = (
@@ -63,6 +34,25 @@ def run_isolated(argv: list[str], cwd) -> tuple[int, list[str], subprocess.Compl
     tag, status, heavy = (result.stderr.strip().splitlines()[-1].split(" ") + [""])[:3]
     assert tag == "HEAVY", result.stderr
     return int(status), [m for m in heavy.split(",") if m], result
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_does_not_import_heavy_modules(command):
+    status, heavy, result = run_isolated([a for a in (command, "--help") if a], cwd=None)
+    assert status == 0 and heavy == [], result.stderr
+
+
+def test_console_script_and_module_entry_points():
+    for argv in ([sys.executable, "-m", "stitchcli", "--version"],):
+        result = subprocess.run(argv, capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout.startswith("stitch ")
+
+
+def test_usage_error_exits_2_without_traceback():
+    result = subprocess.run([sys.executable, "-m", "stitchcli", "embed", "--bogus"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Error:" in result.stderr
 
 
 @pytest.fixture(scope="module")
