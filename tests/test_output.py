@@ -79,3 +79,27 @@ def test_flags_show_no_type_in_help(monkeypatch):
         text = run_cli(*([name] if name else []), "--help").stdout
         assert "<bool>" not in text, name
     assert "--center" in run_cli("embed", "--help").stdout
+
+
+def test_progress_off_a_terminal_is_plain_lines(capsys):
+    from stitchcli import console
+
+    bar = console.LoggedProgress(console.TextColumn("{task.description}"), console=console.stderr,
+                                 disable=True, every=0.0)
+    with bar:
+        task = bar.add_task("embedding", total=4)
+        for _ in range(4):
+            bar.advance(task)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("embedding: 1/4 (25%)") and lines[-1].startswith("embedding: 4/4 (100%)")
+    assert "\x1b" not in "".join(lines) and len(lines) == 4  # no redraws, no escape codes, one at the end
+
+
+def test_short_tasks_stay_silent_off_a_terminal(capsys):
+    from stitchcli import console
+
+    with console.LoggedProgress(console.TextColumn("{task.description}"), console=console.stderr,
+                                disable=True) as bar:
+        task = bar.add_task("evaluating", total=2)
+        bar.advance(task, 2)
+    assert capsys.readouterr().err == ""
