@@ -10,7 +10,18 @@ import typer
 from typer.core import TyperGroup
 
 from stitchcli import __version__
-from stitchcli.commands import anchors, compare, embed, evaluate, info, relative, run, sweep, train_head
+from stitchcli.commands import (
+    anchors,
+    compare,
+    embed,
+    evaluate,
+    info,
+    merge,
+    relative,
+    run,
+    sweep,
+    train_head,
+)
 from stitchcli.errors import ClickException, Interrupted, StitchError
 from stitchcli.fast_help import FastHelp, StitchTyper
 
@@ -97,6 +108,7 @@ evaluate.register(app)
 compare.register(app)
 sweep.register(app)
 run.register(app)
+merge.register(app)
 info.register(app)
 
 

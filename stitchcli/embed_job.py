@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -17,6 +17,8 @@ from stitchcli.encoders import EncoderOptions, load_encoder
 from stitchcli.errors import StitchError
 from stitchcli.relspace import parse_similarity, relative_projection
 from stitchcli.resume import ChunkStore, partial_dir_for
+from stitchcli.shards.distributed import index_when_all_done, local_device, under_torchrun
+from stitchcli.shards.plan import Shard, from_environment
 
 
 @dataclass
@@ -36,11 +38,26 @@ class EmbedRequest:
     chunk_size: int = 1024
     resume: bool = True
     force: bool = False  # embed again even if ``out`` is up to date
+    shard: Shard | None = None  # None: the whole run, or the shard torchrun / SLURM assign
     quiet: bool = False
 
 
 def run_embed(request: EmbedRequest) -> dict:
-    """Embed and write ``request.out``; returns the written metadata."""
+    """Embed and write ``request.out`` (or this process's shard of it); returns the written metadata.
+    Under torchrun every rank embeds its shard and rank 0 then writes the index."""
+    distributed = request.shard is None and under_torchrun()
+    if distributed:
+        options = replace(request.encoder_options, device=local_device(request.encoder_options.device))
+        request = replace(request, encoder_options=options)
+    metadata = _embed_one(request)
+    if distributed:
+        written = index_when_all_done(request.out)
+        if written is not None:
+            metadata = {**metadata, "index": str(written)}
+    return metadata
+
+
+def _embed_one(request: EmbedRequest) -> dict:
     if request.batch_size <= 0:
         raise StitchError(f"--batch-size must be positive, got {request.batch_size}")
     if request.limit is not None and request.limit <= 0:
@@ -53,15 +70,20 @@ def run_embed(request: EmbedRequest) -> dict:
     dataset = load_dataset(request.dataset, request.read)
     rows = list(range(len(dataset) if request.limit is None else min(request.limit, len(dataset))))
     anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
-    output_key = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
+    output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
+    shard = request.shard or from_environment()
+    if shard is not None:  # this process embeds one contiguous range of the rows, into its own file
+        rows = rows[shard.rows(len(rows)).start : shard.rows(len(rows)).stop]
+        out = shard.path(out)
+        output_key = store.fingerprint(run_key_all, str(shard))
     if not request.force and out.exists():
         existing = store.read_metadata(out)
         if existing.get("output_key") == output_key:
             return {**existing, "up_to_date": "true"}
     # Anchors that are rows of what is being embedded (a train file) are taken from those rows
     # instead of being embedded a second time.
-    among_rows = anchor_set is not None and _anchors_among(anchor_set, dataset, request.read, len(rows))
-    anchor_source = anchor_set.load_source() if anchor_set is not None and not among_rows else None
+    among_rows = _anchor_positions(anchor_set, dataset, request.read, rows) if anchor_set else None
+    anchor_source = anchor_set.load_source() if anchor_set is not None and among_rows is None else None
 
     encoder = load_encoder(request.encoder, request.encoder_options)
     run_key = store.fingerprint(json.dumps({
@@ -86,8 +108,8 @@ def run_embed(request: EmbedRequest) -> dict:
                 bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks
             )
         embeddings = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
-    if among_rows:
-        anchor_embeddings = embeddings[anchor_set.indices]
+    if among_rows is not None:
+        anchor_embeddings = embeddings[among_rows]
 
     metadata = {
         "encoder": encoder.spec,
@@ -104,6 +126,10 @@ def run_embed(request: EmbedRequest) -> dict:
         **request.read.as_metadata(),
         "output_key": output_key,
     }
+    if shard is not None:
+        first = rows[0] if rows else 0
+        metadata |= {"shard": str(shard), "shard_rows": json.dumps([first, first + len(rows)]),
+                     "shard_run": run_key_all}
     tensors = {
         "embeddings": embeddings,
         "labels": torch.tensor([dataset.labels[r] for r in rows], dtype=torch.int64),
@@ -141,12 +167,15 @@ def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, 
     }, sort_keys=True))
 
 
-def _anchors_among(anchor_set, dataset, read: ReadOptions, num_rows: int) -> bool:
-    """Whether every anchor is one of the rows being embedded, read the same way."""
+def _anchor_positions(anchor_set, dataset, read: ReadOptions, rows: list[int]) -> torch.Tensor | None:
+    """Where the anchors are among the rows being embedded (read the same way), or None if any is not."""
     columns = ("text_column", "label_column", "image_column")
-    return (anchor_set.dataset_fingerprint == dataset.fingerprint
-            and all(getattr(anchor_set.read_options, c) == getattr(read, c) for c in columns)
-            and int(anchor_set.indices.max()) < num_rows)
+    if anchor_set.dataset_fingerprint != dataset.fingerprint or any(
+            getattr(anchor_set.read_options, c) != getattr(read, c) for c in columns):
+        return None
+    where = {row: position for position, row in enumerate(rows)}
+    positions = [where.get(int(i)) for i in anchor_set.indices.tolist()]
+    return None if None in positions else torch.tensor(positions, dtype=torch.long)
 
 
 def relative_metadata(anchors_fingerprint: str, similarity: str, center: bool, k: int) -> dict:

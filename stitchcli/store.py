@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from stitchcli import __version__
 from stitchcli.errors import StitchError
 from stitchcli.files import Header, read_header
+from stitchcli.shards.plan import is_index
 
 if TYPE_CHECKING:
     import torch
@@ -143,8 +144,11 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 def inspect(path: Path, kind: str | None = None) -> Header:
     """Metadata, tensor dtypes and shapes of a stitchcli file, checked like ``load`` (format, kind,
-    a header that matches the file's size) without importing torch or reading any tensor."""
+    a header that matches the file's size) without importing torch or reading any tensor. A shard
+    index (``….index.json``) reads as the embeddings file its shards make up."""
     path = Path(path)
+    if is_index(path):
+        return _index_header(path, kind)
     header = read_header(path)
     metadata = header.metadata
     if metadata.get("format") != FORMAT or metadata.get("kind") not in KINDS:
@@ -174,6 +178,11 @@ def load(path: Path, kind: str | None = None) -> StitchFile:
     from safetensors import safe_open
 
     path = Path(path)
+    if is_index(path):
+        _index_header(path, kind)
+        from stitchcli.shards.index import load_sharded
+
+        return load_sharded(path)
     metadata = load_metadata_checked(path, kind)
     try:
         tensors: dict[str, torch.Tensor] = {}
@@ -185,6 +194,23 @@ def load(path: Path, kind: str | None = None) -> StitchFile:
             f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
         ) from exc
     return StitchFile(path=path, kind=metadata["kind"], tensors=tensors, metadata=metadata)
+
+
+def _index_header(path: Path, kind: str | None) -> Header:
+    """A shard index as one embeddings file's header: the run's metadata, the shards' row counts."""
+    from dataclasses import replace
+
+    from stitchcli.shards.index import read_index
+
+    if kind is not None and kind != "embeddings":
+        raise StitchError(f"{path} is a shard index of embeddings, expected {_article(kind)} {kind} file",
+                          hint=_kind_hint(kind))
+    index, files = read_index(path)
+    first = read_header(files[0])
+    rows = {"embeddings", "labels", "indices", "relative"}
+    tensors = {name: replace(spec, shape=(index["num_samples"], *spec.shape[1:])) if name in rows else spec
+               for name, spec in first.tensors.items()}
+    return Header({**index["metadata"], "num_samples": str(index["num_samples"])}, tensors)
 
 
 def _article(word: str) -> str:

@@ -56,6 +56,10 @@ def embed(
     chunk_size: Annotated[int, typer.Option(
         help="Samples per saved chunk: an interrupted run resumes from the last chunk.")] = 1024,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="Ignore saved partial results.")] = False,
+    shard: Annotated[str | None, typer.Option(
+        help="Embed only the INDEX/COUNT-th contiguous part of the rows (from 0/N) into "
+        "OUT-0000{INDEX+1}-of-0000{COUNT}.safetensors; under torchrun or a SLURM array it comes "
+        "from the environment. `stitch merge OUT` then writes OUT.index.json.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Embed again even if --out is up to date (same encoder, options, data, anchors).")
     ] = False,
@@ -67,7 +71,10 @@ def embed(
     from stitchcli.encoders import parse_spec
 
     # Checked before torch is imported (~2 s): a wrong spec or path fails at once.
+    from stitchcli.shards.plan import parse_shard
+
     parse_spec(encoder)
+    part = parse_shard(shard) if shard is not None else None
     store.check_writable(out)
     check_dataset_exists(dataset)
     if anchors is not None:
@@ -84,13 +91,17 @@ def embed(
         encoder_options=EncoderOptions(pooling, max_length, device, dtype, weights,
                                        trust_remote_code),
         batch_size=batch_size, limit=limit, anchors=anchors, similarity=similarity,
-        center=center, chunk_size=chunk_size, resume=not no_resume, force=force, quiet=quiet,
+        center=center, chunk_size=chunk_size, resume=not no_resume, force=force, shard=part,
+        quiet=quiet,
     ))
+    written = f"{out} shard {meta['shard']}" if "shard" in meta else str(out)
     if meta.get("up_to_date") and not quiet:
-        log(f"{out} is up to date (same encoder, options, data and anchors); --force embeds again")
+        log(f"{written} is up to date (same encoder, options, data and anchors); --force embeds again")
     elif not quiet:
         extra = f", relative to {meta['num_anchors']} anchors" if "num_anchors" in meta else ""
-        log(f"[green]wrote[/] {out}: {meta['num_samples']} × {meta['dim']} from {meta['encoder']}{extra}")
+        log(f"[green]wrote[/] {written}: {meta['num_samples']} × {meta['dim']} from {meta['encoder']}{extra}")
+    if "index" in meta and not quiet:
+        log(f"[green]wrote[/] {meta['index']}: every shard is done")
 
 
 def register(app: typer.Typer) -> None:

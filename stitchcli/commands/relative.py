@@ -25,7 +25,12 @@ def relative(
 ) -> None:
     """Recompute relative vectors with another similarity or centering, no encoder needed."""
     from stitchcli import store
+    from stitchcli.errors import StitchError
+    from stitchcli.shards.plan import is_index
 
+    if out is None and is_index(embeddings):
+        raise StitchError(f"{embeddings} is a shard index: its relative vectors cannot be rewritten in place",
+                          hint="give --out FILE.safetensors for the joined result.")
     target = out or embeddings
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.load_metadata_checked(embeddings, kind="embeddings")

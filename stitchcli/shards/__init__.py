@@ -1,0 +1,1 @@
+"""Sharded embeddings: one run split in contiguous row ranges (``--shard``, torchrun, SLURM arrays)."""
