@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,9 @@ def _register_builtins() -> None:
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
         from stitchcli.data import hub, images, tabular  # noqa: F401
+
+        # Registered after the image folder, so tried before it: a folder of Parquet shards.
+        importlib.import_module("stitchcli.data.arrow")
         from stitchcli.plugins import load_group
 
         load_group("stitchcli.datasets", lambda name, source: register_source(source))

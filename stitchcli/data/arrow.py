@@ -1,0 +1,179 @@
+"""Parquet files, folders of Parquet shards, and `datasets.save_to_disk` folders (Arrow), via pyarrow.
+
+Labels are read up front (one column); samples are read when asked for, one row group (Parquet)
+or record batch (Arrow) at a time, the last one cached, so a large source never sits in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
+from stitchcli.errors import StitchError
+
+HASH_BLOCK = 1 << 22
+
+
+def _pyarrow():
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.ipc
+        import pyarrow.parquet
+    except ImportError:
+        raise StitchError("Parquet and Arrow datasets need pyarrow",
+                          hint="pip install 'stitchcli[parquet]'") from None
+    return pyarrow
+
+
+def _files(source: str) -> tuple[list[Path], str]:
+    """The data files of a source and their format (``parquet`` or ``arrow``)."""
+    path = Path(source)
+    if path.is_file() and path.suffix == ".parquet":
+        return [path], "parquet"
+    if path.is_dir():
+        parquet = sorted(path.glob("*.parquet"))
+        if parquet:
+            return parquet, "parquet"
+        if (path / "state.json").is_file():  # datasets.save_to_disk
+            state = json.loads((path / "state.json").read_text())
+            return [path / f["filename"] for f in state.get("_data_files", [])], "arrow"
+    raise StitchError(f"dataset not found: {source}")
+
+
+def _fingerprint(files: list[Path]) -> str:
+    """Every file's name and bytes, hashed in 4 MB blocks: a changed file never passes for the same."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + b"\x00")
+        with file.open("rb") as handle:
+            while block := handle.read(HASH_BLOCK):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class _Rows:
+    """Random access to rows of several files, read a row group / record batch at a time."""
+
+    def __init__(self, files: list[Path], kind: str) -> None:
+        pa = _pyarrow()
+        self.parts: list[tuple[Path, int, int]] = []  # (file, part index, rows in it)
+        self.kind = kind
+        self.cache: tuple[tuple[Path, int, str], list] | None = None
+        for file in files:
+            if kind == "parquet":
+                meta = pa.parquet.ParquetFile(file).metadata
+                self.parts += [(file, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
+            else:
+                with pa.memory_map(str(file)) as source:
+                    reader = pa.ipc.open_stream(source)
+                    self.parts += [(file, b, batch.num_rows) for b, batch in enumerate(reader)]
+        self.starts = []
+        total = 0
+        for _, _, rows in self.parts:
+            self.starts.append(total)
+            total += rows
+        self.total = total
+
+    def _read(self, file: Path, part: int, column: str) -> list:
+        pa = _pyarrow()
+        if self.kind == "parquet":
+            return pa.parquet.ParquetFile(file).read_row_group(part, columns=[column]).column(0).to_pylist()
+        with pa.memory_map(str(file)) as source:
+            for b, batch in enumerate(pa.ipc.open_stream(source)):
+                if b == part:
+                    return batch.column(column).to_pylist()
+        raise StitchError(f"{file} changed while being read")
+
+    def column(self, column: str) -> list:
+        return [value for file, part, _ in self.parts for value in self._read(file, part, column)]
+
+    def value(self, index: int, column: str):
+        import bisect
+
+        p = bisect.bisect_right(self.starts, index) - 1
+        file, part, _ = self.parts[p]
+        key = (file, part, column)
+        if self.cache is None or self.cache[0] != key:
+            self.cache = (key, self._read(file, part, column))
+        return self.cache[1][index - self.starts[p]]
+
+
+def _schema(files: list[Path], kind: str):
+    pa = _pyarrow()
+    if kind == "parquet":
+        return pa.parquet.read_schema(files[0])
+    with pa.memory_map(str(files[0])) as source:
+        return pa.ipc.open_stream(source).schema
+
+
+def _class_names(schema, column: str) -> list[str] | None:
+    """ClassLabel names that Hugging Face datasets keep in the schema metadata, if any."""
+    raw = (schema.metadata or {}).get(b"huggingface")
+    if not raw:
+        return None
+    feature = json.loads(raw).get("info", {}).get("features", {}).get(column, {})
+    return feature.get("names") if feature.get("_type") == "ClassLabel" else None
+
+
+def _image(value):
+    from PIL import Image
+
+    data = value.get("bytes") if isinstance(value, dict) else value
+    if not isinstance(data, bytes | bytearray):
+        raise StitchError("an image cell holds no encoded image bytes")
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image
+
+
+def load_arrow(source: str, options: ReadOptions) -> Dataset:
+    files, kind = _files(source)
+    if not files:
+        raise StitchError(f"dataset {source} holds no data files")
+    schema = _schema(files, kind)
+    columns = schema.names
+    if options.label_column not in columns:
+        raise StitchError(f"dataset {source} has no column {options.label_column!r} "
+                          f"(columns: {', '.join(columns)})", hint="choose one with --label-column.")
+    sample_column = next((c for c in (options.text_column, options.image_column) if c in columns), None)
+    if sample_column is None:
+        raise StitchError(f"dataset {source} has neither a {options.text_column!r} nor an "
+                          f"{options.image_column!r} column (columns: {', '.join(columns)})",
+                          hint="choose them with --text-column or --image-column.")
+    rows = _Rows(files, kind)
+    raw_labels = rows.column(options.label_column)
+    names = _class_names(schema, options.label_column)
+    if names is not None:
+        labels, label_names = [int(v) for v in raw_labels], list(names)
+    else:
+        labels, label_names = encode_labels(raw_labels, source)
+    image = sample_column == options.image_column
+    def read(i: int):
+        value = rows.value(i, sample_column)
+        return _image(value) if image else value
+
+    return Dataset(
+        source=source, split=options.split or default_split(source.rstrip("/")),
+        modality="image" if image else "text", labels=labels, label_names=label_names,
+        fingerprint=_fingerprint(files), get_sample=read,
+    )
+
+
+def _matches(source: str) -> bool:
+    if source.startswith("hf:"):
+        return False
+    path = Path(source)
+    if path.suffix == ".parquet":
+        return True
+    return path.is_dir() and (any(path.glob("*.parquet")) or (path / "state.json").is_file())
+
+
+register_source(DatasetSource(
+    name="parquet",
+    description="a .parquet file, a folder of .parquet shards, or a datasets.save_to_disk folder "
+    "(needs stitchcli[parquet])",
+    matches=_matches, load=load_arrow,
+))
