@@ -39,6 +39,7 @@ class EmbedRequest:
     resume: bool = True
     force: bool = False  # embed again even if ``out`` is up to date
     shard: Shard | None = None  # None: the whole run, or the shard torchrun / SLURM assign
+    num_workers: int = 0  # DataLoader workers that read and prepare batches (results unchanged)
     quiet: bool = False
 
 
@@ -64,6 +65,8 @@ def _embed_one(request: EmbedRequest) -> dict:
         raise StitchError(f"--limit must be positive, got {request.limit}")
     if request.chunk_size <= 0:
         raise StitchError(f"--chunk-size must be positive, got {request.chunk_size}")
+    if request.num_workers < 0:
+        raise StitchError(f"--num-workers must be 0 or more, got {request.num_workers}")
     out = store.check_writable(request.out)
     if request.anchors is not None:
         parse_similarity(request.similarity)
@@ -196,7 +199,7 @@ def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> torc
     task = bar.add_task(label, total=len(rows), completed=resumed)
     return embed_rows(
         encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
-        on_progress=lambda n: bar.advance(task, n),
+        on_progress=lambda n: bar.advance(task, n), num_workers=request.num_workers,
     )
 
 

@@ -261,3 +261,14 @@ def test_anchors_made_with_a_relative_path_work_from_another_folder(tiny_bert, t
     embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", data / "old-anchors.safetensors",
           "--limit", 1, "--out", "old.safetensors")  # --limit 1 leaves anchors out: their source is read
     assert store.load(elsewhere / "old.safetensors").tensors["anchor_embeddings"].shape[0] == 3
+
+
+@pytest.mark.parametrize("source", ["text", "image"])
+def test_workers_give_identical_output(tiny_bert, text_csv, image_npz, timm_weights, tmp_path, source):
+    args = (["--encoder", f"hf:{tiny_bert}", "--dataset", text_csv] if source == "text" else
+            ["--encoder", "timm:test_resnet", "--weights", timm_weights, "--dataset", image_npz])
+    outs = []
+    for workers in (0, 2):
+        outs.append(tmp_path / f"w{workers}.safetensors")
+        embed(*args, "--batch-size", 5, "--chunk-size", 5, "--num-workers", workers, "--out", outs[-1])
+    assert torch.equal(store.load(outs[0]).tensors["embeddings"], store.load(outs[1]).tensors["embeddings"])

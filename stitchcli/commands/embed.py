@@ -56,6 +56,9 @@ def embed(
     chunk_size: Annotated[int, typer.Option(
         help="Samples per saved chunk: an interrupted run resumes from the last chunk.")] = 1024,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="Ignore saved partial results.")] = False,
+    num_workers: Annotated[int, typer.Option(
+        help="Worker processes that read, decode and tokenise/transform batches ahead of the model "
+        "(0: in this process). The output does not change.")] = 0,
     shard: Annotated[str | None, typer.Option(
         help="Embed only the INDEX/COUNT-th contiguous part of the rows (from 0/N) into "
         "OUT-0000{INDEX+1}-of-0000{COUNT}.safetensors; under torchrun or a SLURM array it comes "
@@ -92,7 +95,7 @@ def embed(
                                        trust_remote_code),
         batch_size=batch_size, limit=limit, anchors=anchors, similarity=similarity,
         center=center, chunk_size=chunk_size, resume=not no_resume, force=force, shard=part,
-        quiet=quiet,
+        num_workers=num_workers, quiet=quiet,
     ))
     written = f"{out} shard {meta['shard']}" if "shard" in meta else str(out)
     if meta.get("up_to_date") and not quiet:

@@ -34,16 +34,22 @@ class HFEncoder:
 
     @torch.inference_mode()
     def embed(self, samples: list) -> torch.Tensor:
+        return self.forward(self.prepare(samples))
+
+    def prepare(self, samples: list) -> dict:
+        """Tokenise texts or transform images into CPU tensors (runs in DataLoader workers)."""
         if self.modality == "text":
-            batch = self.preprocess(
+            return dict(self.preprocess(
                 [str(s) for s in samples], padding=True, truncation=True,
                 max_length=self.max_length, return_tensors="pt",
-            )
-        else:
-            from stitchcli.data.images import to_rgb
+            ))
+        from stitchcli.data.images import to_rgb
 
-            batch = self.preprocess(images=[to_rgb(s) for s in samples], return_tensors="pt")
-        batch = {k: v.to(self.device) for k, v in batch.items()}
+        return dict(self.preprocess(images=[to_rgb(s) for s in samples], return_tensors="pt"))
+
+    @torch.inference_mode()
+    def forward(self, batch: dict) -> torch.Tensor:
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if "pixel_values" in batch:
             batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
         outputs = self.model(**batch)

@@ -27,10 +27,17 @@ class TimmEncoder:
 
     @torch.inference_mode()
     def embed(self, samples: list) -> torch.Tensor:
+        return self.forward(self.prepare(samples))
+
+    def prepare(self, samples: list) -> torch.Tensor:
+        """Decode and transform images into one CPU tensor (runs in DataLoader workers)."""
         from stitchcli.data.images import to_rgb
 
-        pixels = torch.stack([self.transform(to_rgb(s)) for s in samples])
-        features = self.model(pixels.to(self.device, self.dtype))
+        return torch.stack([self.transform(to_rgb(s)) for s in samples])
+
+    @torch.inference_mode()
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        features = self.model(pixels.to(self.device, self.dtype, non_blocking=True))
         return features.flatten(1).float().cpu()
 
 
