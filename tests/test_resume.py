@@ -102,3 +102,19 @@ def test_no_resume_discards_partial_results(setup, tmp_path):
     fresh = run_cli("embed", *args, "--no-resume", "--out", out)
     assert fresh.exit_code == 0 and "--no-resume" in fresh.stderr
     assert torch.equal(store.load(out).tensors["embeddings"], reference["embeddings"])
+
+
+def test_a_killed_shard_resumes_to_the_rows_of_a_whole_run(setup, tmp_path):
+    root, args, reference = setup
+    out = tmp_path / "emb.safetensors"
+    shard = ["--shard", "1/2"]
+    process = start([*args, *shard], out)
+    stop_after_first_chunk(process, tmp_path / "emb-00002-of-00002.safetensors.partial", signal.SIGKILL)
+    process.communicate(timeout=120)
+    assert not (tmp_path / "emb-00002-of-00002.safetensors").exists()
+    resumed = run_cli("embed", *args, *shard, "--out", out)
+    assert resumed.exit_code == 0 and "resuming embedding" in resumed.stderr, resumed.stderr
+    part = store.load(tmp_path / "emb-00002-of-00002.safetensors").tensors
+    assert torch.equal(part["indices"], torch.arange(2000, 4000))
+    # Its own length-sorted batches: equal to the whole run's rows up to padding-level rounding.
+    assert torch.allclose(part["embeddings"], reference["embeddings"][2000:], atol=1e-5)
