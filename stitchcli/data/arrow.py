@@ -1,7 +1,7 @@
 """Parquet files, folders of Parquet shards, and `datasets.save_to_disk` folders (Arrow), via pyarrow.
 
-Labels are read up front (one column); samples are read when asked for, one row group (Parquet)
-or record batch (Arrow) at a time, the last one cached, so a large source never sits in memory.
+Labels are read up front (one column); samples are read when asked for: Parquet a row group at a
+time (the last few kept), Arrow memory-mapped, so a large source never sits in memory.
 """
 
 from __future__ import annotations
@@ -54,22 +54,28 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+CACHED_PARTS = 16  # row groups kept decoded: length-sorted text batches jump between them
+
+
 class _Rows:
-    """Random access to rows of several files, read a row group / record batch at a time."""
+    """Random access to rows of several files. Parquet: a row group at a time, the last
+    ``CACHED_PARTS`` kept. Arrow (save_to_disk): memory-mapped, so rows are read without copying
+    and pages come in as they are touched."""
 
     def __init__(self, files: list[Path], kind: str) -> None:
         pa = _pyarrow()
         self.parts: list[tuple[Path, int, int]] = []  # (file, part index, rows in it)
         self.kind = kind
-        self.cache: tuple[tuple[Path, int, str], list] | None = None
+        self.cache: dict[tuple[Path, int, str], list] = {}
+        self.tables: dict[Path, object] = {}
         for file in files:
             if kind == "parquet":
                 meta = pa.parquet.ParquetFile(file).metadata
                 self.parts += [(file, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
             else:
-                with pa.memory_map(str(file)) as source:
-                    reader = pa.ipc.open_stream(source)
-                    self.parts += [(file, b, batch.num_rows) for b, batch in enumerate(reader)]
+                batches = pa.ipc.open_stream(pa.memory_map(str(file))).read_all().to_batches()
+                self.tables[file] = batches
+                self.parts += [(file, b, batch.num_rows) for b, batch in enumerate(batches)]
         self.starts = []
         total = 0
         for _, _, rows in self.parts:
@@ -78,16 +84,14 @@ class _Rows:
         self.total = total
 
     def _read(self, file: Path, part: int, column: str) -> list:
+        """One Parquet row group's values of ``column``."""
         pa = _pyarrow()
-        if self.kind == "parquet":
-            return pa.parquet.ParquetFile(file).read_row_group(part, columns=[column]).column(0).to_pylist()
-        with pa.memory_map(str(file)) as source:
-            for b, batch in enumerate(pa.ipc.open_stream(source)):
-                if b == part:
-                    return batch.column(column).to_pylist()
-        raise StitchError(f"{file} changed while being read")
+        return pa.parquet.ParquetFile(file).read_row_group(part, columns=[column]).column(0).to_pylist()
 
     def column(self, column: str) -> list:
+        if self.kind == "arrow":
+            return [value for file, part, _ in self.parts
+                    for value in self.tables[file][part].column(column).to_pylist()]
         return [value for file, part, _ in self.parts for value in self._read(file, part, column)]
 
     def value(self, index: int, column: str):
@@ -95,10 +99,14 @@ class _Rows:
 
         p = bisect.bisect_right(self.starts, index) - 1
         file, part, _ = self.parts[p]
+        if self.kind == "arrow":
+            return self.tables[file][part].column(column)[index - self.starts[p]].as_py()
         key = (file, part, column)
-        if self.cache is None or self.cache[0] != key:
-            self.cache = (key, self._read(file, part, column))
-        return self.cache[1][index - self.starts[p]]
+        if key not in self.cache:
+            if len(self.cache) >= CACHED_PARTS:
+                self.cache.pop(next(iter(self.cache)))  # the oldest
+            self.cache[key] = self._read(file, part, column)
+        return self.cache[key][index - self.starts[p]]
 
 
 def _schema(files: list[Path], kind: str):
