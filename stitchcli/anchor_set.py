@@ -148,15 +148,18 @@ def choose_anchors(
     return anchor_set, labels[positions], extra
 
 
+def positions_among(rows: list[int], anchors: AnchorSet) -> torch.Tensor | None:
+    """Where the anchors' rows are in ``rows`` (in the anchor set's order), if all are there."""
+    where = {row: position for position, row in enumerate(rows)}
+    positions = [where.get(int(i)) for i in anchors.indices.tolist()]
+    return None if None in positions else torch.tensor(positions, dtype=torch.long)
+
+
 def anchor_positions_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
     """Where the anchors' rows are in ``file`` (in the anchor set's order), if it embeds them all."""
     if file.metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
         return None
-    indices = file.require("indices").tolist()
-    where = {row: position for position, row in enumerate(indices)}
-    if not all(int(i) in where for i in anchors.indices.tolist()):
-        return None
-    return torch.tensor([where[int(i)] for i in anchors.indices.tolist()], dtype=torch.long)
+    return positions_among(file.require("indices").tolist(), anchors)
 
 
 def anchor_rows_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:

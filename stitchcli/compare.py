@@ -78,9 +78,7 @@ def compare_files(a: store.StitchFile, b: store.StitchFile, k: int, normalize: s
     Raw relative vectors of all samples share a large common component (every sample is similar to
     every anchor to some degree), which hides their differences from nearest-neighbour metrics;
     per-anchor standardisation removes it."""
-    if a.metadata.get("dataset_fingerprint") != b.metadata.get("dataset_fingerprint") or not torch.equal(
-        a.require("indices"), b.require("indices")
-    ):
+    if not a.same_rows(b):
         raise IncompatibleError(
             f"{a.path} and {b.path} do not hold the same samples (other source or rows)",
             hint="embed the same dataset (and --limit) with both encoders.",

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from stitchcli import __version__, defaults, store
-from stitchcli.anchor_set import load_anchor_set
+from stitchcli.anchor_set import load_anchor_set, positions_among
 from stitchcli.console import log, progress, rate_column
 from stitchcli.data import ReadOptions, load_dataset
 from stitchcli.embedding import count_resumed, embed_rows
@@ -76,7 +76,7 @@ def _embed_one(request: EmbedRequest) -> dict:
     output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
     shard = request.shard or from_environment()
     if shard is not None:  # this process embeds one contiguous range of the rows, into its own file
-        rows = rows[shard.rows(len(rows)).start : shard.rows(len(rows)).stop]
+        rows = [rows[i] for i in shard.rows(len(rows))]
         out = shard.path(out)
         output_key = store.fingerprint(run_key_all, str(shard))
     if not request.force and out.exists():
@@ -176,9 +176,7 @@ def _anchor_positions(anchor_set, dataset, read: ReadOptions, rows: list[int]) -
     if anchor_set.dataset_fingerprint != dataset.fingerprint or any(
             getattr(anchor_set.read_options, c) != getattr(read, c) for c in columns):
         return None
-    where = {row: position for position, row in enumerate(rows)}
-    positions = [where.get(int(i)) for i in anchor_set.indices.tolist()]
-    return None if None in positions else torch.tensor(positions, dtype=torch.long)
+    return positions_among(rows, anchor_set)
 
 
 def relative_metadata(anchors_fingerprint: str, similarity: str, center: bool, k: int) -> dict:

@@ -91,8 +91,8 @@ def _head(train_file: Path, space: str, out: Path) -> Path:
     return out
 
 
-def run(request: RunRequest) -> tuple[list, list[Path], list[Path]]:
-    """Every step; returns the evaluation results, the head files and the test files."""
+def run(request: RunRequest) -> list:
+    """Every step; returns the evaluation results (also written to ``evaluate.json``)."""
     from stitchcli.evaluation import evaluate_matrix
     from stitchcli.heads import load_head
 
@@ -119,4 +119,4 @@ def run(request: RunRequest) -> tuple[list, list[Path], list[Path]]:
                               skip_incompatible=True, on_skip=skipped)
     with store.atomic_path(out_dir / "evaluate.json") as tmp:
         tmp.write_text(json.dumps({"results": [r.as_json() for r in results]}, indent=2) + "\n")
-    return results, heads, tests
+    return results

@@ -41,6 +41,13 @@ class StitchFile:
         raw = self.metadata.get(key)
         return default if raw is None else json.loads(raw)
 
+    def same_rows(self, other: StitchFile) -> bool:
+        """Whether both files embed the same rows of the same source (in the same order)."""
+        import torch
+
+        return (self.metadata.get("dataset_fingerprint") == other.metadata.get("dataset_fingerprint")
+                and torch.equal(self.require("indices"), other.require("indices")))
+
     def require(self, name: str) -> torch.Tensor:
         """A tensor that must be present, or a one-line error naming what is missing."""
         if name not in self.tensors:

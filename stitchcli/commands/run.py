@@ -53,7 +53,7 @@ def run(
     read = ReadOptions(None, text_column, label_column, image_column)
     request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed, baseline,
                          translation_methods(translate), batch_size, device, force, quiet or json_output)
-    results, _, _ = run_all(request)
+    results = run_all(request)
     if json_output:
         typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
     else:

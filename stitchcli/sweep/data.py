@@ -53,8 +53,7 @@ def _load_group(paths: list[Path], what: str) -> list[store.StitchFile]:
     files = [store.load(path, kind="embeddings") for path in paths]
     first = files[0]
     for file in files[1:]:
-        same_source = file.metadata.get("dataset_fingerprint") == first.metadata.get("dataset_fingerprint")
-        if not same_source or not torch.equal(file.require("indices"), first.require("indices")):
+        if not file.same_rows(first):
             raise StitchError(f"{what} files {first.path} and {file.path} do not hold the same samples",
                               hint="embed the same dataset (and --limit) with every encoder.")
     return files
