@@ -148,21 +148,28 @@ def choose_anchors(
     return anchor_set, labels[positions], extra
 
 
-def positions_among(rows: list[int], anchors: AnchorSet) -> torch.Tensor | None:
-    """Where the anchors' rows are in ``rows`` (in the anchor set's order), if all are there."""
-    where = {row: position for position, row in enumerate(rows)}
-    positions = [where.get(int(i)) for i in anchors.indices.tolist()]
-    return None if None in positions else torch.tensor(positions, dtype=torch.long)
-
-
-def anchor_positions_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
-    """Where the anchors' rows are in ``file`` (in the anchor set's order), if it embeds them all."""
-    if file.metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
+def positions_among(rows, anchors: AnchorSet) -> torch.Tensor | None:
+    """Where the anchors' rows are in ``rows`` (a range, list or tensor of row numbers), in the
+    anchor set's order, if all are there. Memory: one int64 per row at most."""
+    wanted = anchors.indices.long()
+    if isinstance(rows, range) and rows.step == 1:
+        inside = (wanted >= rows.start) & (wanted < rows.stop)
+        return (wanted - rows.start) if bool(inside.all()) else None
+    rows = torch.as_tensor(rows, dtype=torch.long)
+    if not len(rows):
+        return None if len(wanted) else wanted
+    ordered, order = rows.sort(stable=True)
+    found = torch.searchsorted(ordered, wanted).clamp_(max=len(ordered) - 1)
+    if not bool((ordered[found] == wanted).all()):
         return None
-    return positions_among(file.require("indices").tolist(), anchors)
+    return order[found]
 
 
-def anchor_rows_in(file: store.StitchFile, anchors: AnchorSet) -> torch.Tensor | None:
-    """The anchors' embeddings taken from ``file`` if it embeds the anchors' rows, else None."""
-    positions = anchor_positions_in(file, anchors)
-    return None if positions is None else file.require("embeddings")[positions]
+def anchor_positions_in(metadata: dict[str, str], indices: torch.Tensor,
+                        anchors: AnchorSet) -> torch.Tensor | None:
+    """Where the anchors' rows are among a file's ``indices`` (in the anchor set's order), if it
+    embeds them all."""
+    if metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
+        return None
+    return positions_among(indices, anchors)
+

@@ -12,10 +12,11 @@ from stitchcli import __version__, defaults, store
 from stitchcli.anchor_set import load_anchor_set, positions_among
 from stitchcli.console import log, progress, rate_column
 from stitchcli.data import ReadOptions, load_dataset
-from stitchcli.embedding import count_resumed, embed_rows
+from stitchcli.embed_output import gather_rows, write_embeddings
+from stitchcli.embedding import count_resumed, embed_chunks
 from stitchcli.encoders import EncoderOptions, load_encoder
 from stitchcli.errors import StitchError
-from stitchcli.relspace import parse_similarity, relative_projection
+from stitchcli.relspace import parse_similarity
 from stitchcli.resume import ChunkStore, partial_dir_for
 from stitchcli.shards.distributed import index_when_all_done, local_device, under_torchrun
 from stitchcli.shards.plan import Shard, from_environment
@@ -71,12 +72,13 @@ def _embed_one(request: EmbedRequest) -> dict:
     if request.anchors is not None:
         parse_similarity(request.similarity)
     dataset = load_dataset(request.dataset, request.read)
-    rows = list(range(len(dataset) if request.limit is None else min(request.limit, len(dataset))))
+    rows = range(len(dataset) if request.limit is None else min(request.limit, len(dataset)))
     anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
     output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
     shard = request.shard or from_environment()
     if shard is not None:  # this process embeds one contiguous range of the rows, into its own file
-        rows = [rows[i] for i in shard.rows(len(rows))]
+        part = shard.rows(len(rows))
+        rows = rows[part.start : part.stop]
         out = shard.path(out)
         output_key = store.fingerprint(run_key_all, str(shard))
     if not request.force and out.exists():
@@ -90,12 +92,13 @@ def _embed_one(request: EmbedRequest) -> dict:
 
     encoder = load_encoder(request.encoder, request.encoder_options)
     run_key = store.fingerprint(json.dumps({
+        "layout": 2,  # chunks are contiguous row ranges (1: spans of the length-sorted order)
         "encoder": request.encoder,
         "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
         "pooling": encoder.pooling,  # the effective one: a default can differ between versions
         "weights": _file_identity(request.encoder_options.weights),
         "dataset": dataset.fingerprint,
-        "rows": len(rows),
+        "rows": [rows.start, rows.stop],
         "read": asdict(request.read),
         "batch_size": request.batch_size,
         "chunk_size": request.chunk_size,
@@ -107,12 +110,12 @@ def _embed_one(request: EmbedRequest) -> dict:
     with progress(rate_column(), quiet=request.quiet) as bar:
         if anchor_source is not None:
             anchor_rows = anchor_set.indices.tolist()
-            anchor_embeddings = _embed_with_bar(
-                bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks
-            )
-        embeddings = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
+            spans = _embed_with_bar(bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks)
+            anchor_embeddings = torch.cat([chunks.load("anchors", i) for i in range(len(spans))])
+        spans = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
     if among_rows is not None:
-        anchor_embeddings = embeddings[among_rows]
+        anchor_embeddings = gather_rows(chunks, spans, among_rows)
+    dim = chunks.load("data", 0).shape[1] if spans else 0
 
     metadata = {
         "encoder": encoder.spec,
@@ -125,30 +128,21 @@ def _embed_one(request: EmbedRequest) -> dict:
         "dataset_fingerprint": dataset.fingerprint,
         "label_names": dataset.label_names,
         "num_samples": str(len(rows)),
-        "dim": str(embeddings.shape[1]),
+        "dim": str(dim),
         **request.read.as_metadata(),
         "output_key": output_key,
     }
     if shard is not None:
-        first = rows[0] if rows else 0
-        metadata |= {"shard": str(shard), "shard_rows": json.dumps([first, first + len(rows)]),
+        metadata |= {"shard": str(shard), "shard_rows": json.dumps([rows.start, rows.stop]),
                      "shard_run": run_key_all}
-    tensors = {
-        "embeddings": embeddings,
-        "labels": torch.tensor([dataset.labels[r] for r in rows], dtype=torch.int64),
-        "indices": torch.tensor(rows, dtype=torch.int64),
-    }
     if anchor_set is not None:
-        tensors["anchor_embeddings"] = anchor_embeddings
-        tensors["relative"] = relative_projection(
-            embeddings, anchor_embeddings, request.similarity, request.center
-        )
         metadata.update(relative_metadata(
             anchor_set.fingerprint, request.similarity, request.center, len(anchor_set.indices)
         ))
         metadata["anchors_dataset"] = anchor_set.source
         metadata["anchors_dataset_fingerprint"] = anchor_set.dataset_fingerprint
-    store.save(out, "embeddings", tensors, metadata)
+    write_embeddings(out, chunks, spans, rows, dataset.labels, dim, metadata, anchor_embeddings,
+                     request.similarity, request.center)
     chunks.remove()
     return metadata
 
@@ -189,13 +183,13 @@ def relative_metadata(anchors_fingerprint: str, similarity: str, center: bool, k
     }
 
 
-def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> torch.Tensor:
+def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> list[range]:
     group = "anchors" if label == "anchors" else "data"
     resumed = count_resumed(chunks, group, len(rows), request.batch_size, request.chunk_size)
     if resumed:
         log(f"resuming {label}: {resumed}/{len(rows)} samples already done")
     task = bar.add_task(label, total=len(rows), completed=resumed)
-    return embed_rows(
+    return embed_chunks(
         encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
         on_progress=lambda n: bar.advance(task, n), num_workers=request.num_workers,
     )

@@ -1,85 +1,113 @@
-"""The embedding loop: length-sorted batches, chunked checkpoints, output in dataset order."""
+"""The embedding loop: contiguous chunks of rows, length-sorted batches inside each, chunks kept on disk."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
 from stitchcli.data import Dataset
 from stitchcli.encoders import Encoder
 from stitchcli.errors import StitchError
-from stitchcli.resume import ChunkStore
+
+# Batches are planned (texts sorted by length) for this many rows at a time, so the plan's memory
+# stays bounded however many rows there are; one DataLoader serves each window.
+WINDOW_ROWS = 65_536
 
 
-def batch_order(encoder: Encoder, dataset: Dataset, rows: Sequence[int]) -> list[int]:
-    """Positions into ``rows`` in processing order.
+class MemoryChunks:
+    """Finished chunks kept in memory (the ``ChunkStore`` interface, for callers that need no resume)."""
 
-    Text goes longest first: similar lengths share a batch (less padding), and an
-    out-of-memory batch shows up at once rather than at the end.
+    def __init__(self) -> None:
+        self.done: dict[tuple[str, int], torch.Tensor] = {}
+
+    def load(self, group: str, index: int) -> torch.Tensor | None:
+        return self.done.get((group, index))
+
+    def save(self, group: str, index: int, embeddings: torch.Tensor) -> None:
+        self.done[group, index] = embeddings
+
+
+def chunk_spans(total: int, batch_size: int, chunk_size: int) -> list[range]:
+    """Positions ``0..total`` cut into contiguous chunks of whole batches (about ``chunk_size`` rows)."""
+    per_chunk = max(1, -(-chunk_size // batch_size)) * batch_size
+    return [range(start, min(start + per_chunk, total)) for start in range(0, total, per_chunk)]
+
+
+def batch_order(encoder: Encoder, dataset: Dataset, rows: Sequence[int], span: range) -> list[int]:
+    """The positions of one chunk in processing order.
+
+    Text goes longest first: similar lengths share a batch (less padding), and an out-of-memory
+    batch shows up in the first chunk rather than at the end.
     """
-    positions = list(range(len(rows)))
+    positions = list(span)
     if encoder.modality == "text":
-        lengths = [len(str(dataset.sample(rows[p]))) for p in positions]
+        lengths = {p: len(str(dataset.sample(rows[p]))) for p in positions}
         positions.sort(key=lambda p: -lengths[p])
     return positions
 
 
-def embed_rows(
+def embed_chunks(
     encoder: Encoder,
     dataset: Dataset,
     rows: Sequence[int],
     batch_size: int,
     chunk_size: int,
-    chunks: ChunkStore | None = None,
+    chunks,
     group: str = "data",
-    on_progress=None,
+    on_progress: Callable[[int], None] | None = None,
     num_workers: int = 0,
-) -> torch.Tensor:
-    """Embeddings [len(rows), D] of ``dataset`` rows, in the order of ``rows``.
+) -> list[range]:
+    """Embed ``dataset`` rows into ``chunks`` (a ``ChunkStore`` or ``MemoryChunks``); returns the spans.
 
-    Work is cut into chunks of whole batches; each finished chunk goes to ``chunks`` so that a
-    rerun recomputes only what is missing, with the very same batches (identical results). With
-    ``num_workers``, DataLoader worker processes read and prepare (tokenise, decode, transform) the
-    batches ahead of the forward passes, in the same order: the results do not change.
+    Chunk i holds the embeddings of positions ``spans[i]`` of ``rows``, in that order. Chunks
+    already there are kept, so a rerun recomputes only what is missing, with the very same batches
+    (identical results). With ``num_workers``, DataLoader worker processes read and prepare
+    (tokenise, decode, transform) the batches ahead of the forward passes, in the same order.
     """
     if encoder.modality != dataset.modality:
         raise StitchError(
             f"{encoder.spec} is a {encoder.modality} encoder but {dataset.source} holds "
             f"{dataset.modality} samples"
         )
-    order = batch_order(encoder, dataset, rows)
-    per_chunk = max(1, -(-chunk_size // batch_size)) * batch_size
-    pieces: list[tuple[list[int], torch.Tensor]] = []
-    spans = [order[start : start + per_chunk] for start in range(0, len(order), per_chunk)]
-    finished = [chunks.load(group, index) if chunks is not None else None for index in range(len(spans))]
-    finished = [done if done is not None and len(done) == len(span) else None
-                for done, span in zip(finished, spans, strict=True)]
-    todo = [span[b : b + batch_size] for span, done in zip(spans, finished, strict=True) if done is None
-            for b in range(0, len(span), batch_size)]
-    computed = _batch_vectors(encoder, dataset, rows, todo, num_workers)
-    for index, (positions, done) in enumerate(zip(spans, finished, strict=True)):
-        if done is None:
-            parts = []
-            for b in range(0, len(positions), batch_size):
-                batch = positions[b : b + batch_size]
+    spans = chunk_spans(len(rows), batch_size, chunk_size)
+    todo = []
+    for index, span in enumerate(spans):
+        done = chunks.load(group, index)
+        if done is None or len(done) != len(span):
+            todo.append(index)
+        elif on_progress:
+            on_progress(0)  # already counted as resumed
+    per_window = max(1, WINDOW_ROWS // max(1, len(spans[0]) if spans else 1))
+    for first in range(0, len(todo), per_window):
+        window = todo[first : first + per_window]
+        orders = {index: batch_order(encoder, dataset, rows, spans[index]) for index in window}
+        batches = [orders[index][b : b + batch_size] for index in window
+                   for b in range(0, len(spans[index]), batch_size)]
+        computed = _batch_vectors(encoder, dataset, rows, batches, num_workers)
+        for index in window:
+            order, parts = orders[index], []
+            for _ in range(0, len(order), batch_size):
                 vectors = next(computed)
                 _check_finite(vectors, encoder)
                 parts.append(vectors)
                 if on_progress:
-                    on_progress(len(batch))
-            done = torch.cat(parts)
-            if chunks is not None:
-                chunks.save(group, index, done)
-        elif on_progress:
-            on_progress(0)  # already counted as resumed
-        pieces.append((positions, done))
-    dim = pieces[0][1].shape[1] if pieces else 0
-    out = torch.empty(len(rows), dim, dtype=torch.float32)
-    for positions, vectors in pieces:
-        out[torch.tensor(positions, dtype=torch.long)] = vectors
-    return out
+                    on_progress(len(vectors))
+            done = torch.empty(len(order), parts[0].shape[1], dtype=torch.float32)
+            done[torch.tensor(order, dtype=torch.long) - spans[index].start] = torch.cat(parts).float()
+            chunks.save(group, index, done)
+    return spans
+
+
+def embed_rows(encoder: Encoder, dataset: Dataset, rows: Sequence[int], batch_size: int,
+               chunk_size: int, num_workers: int = 0) -> torch.Tensor:
+    """Embeddings [len(rows), D] of ``dataset`` rows, in memory (for small sets: anchors, tests)."""
+    chunks = MemoryChunks()
+    spans = embed_chunks(encoder, dataset, rows, batch_size, chunk_size, chunks, num_workers=num_workers)
+    if not spans:
+        return torch.empty(0, 0)
+    return torch.cat([chunks.load("data", index) for index in range(len(spans))])
 
 
 class _PreparedBatches(torch.utils.data.Dataset):
@@ -113,18 +141,12 @@ def _batch_vectors(encoder: Encoder, dataset: Dataset, rows: Sequence[int], batc
         yield encoder.embed(dataset.samples([rows[p] for p in batch]))
 
 
-def count_resumed(chunks: ChunkStore | None, group: str, total: int, batch_size: int,
-                  chunk_size: int) -> int:
+def count_resumed(chunks, group: str, total: int, batch_size: int, chunk_size: int) -> int:
     """How many samples finished chunks already cover (for the progress bar's start)."""
-    if chunks is None:
+    if chunks is None or not hasattr(chunks, "path"):
         return 0
-    per_chunk = max(1, -(-chunk_size // batch_size)) * batch_size
-    n_chunks = -(-total // per_chunk)
-    done = 0
-    for index in range(n_chunks):
-        if chunks.path(group, index).exists():
-            done += min(per_chunk, total - index * per_chunk)
-    return done
+    spans = chunk_spans(total, batch_size, chunk_size)
+    return sum(len(span) for index, span in enumerate(spans) if chunks.path(group, index).exists())
 
 
 def _check_finite(vectors: torch.Tensor, encoder: Encoder) -> None:

@@ -1,49 +1,68 @@
-"""``stitch relative`` core: new relative vectors for an existing embeddings file."""
+"""``stitch relative`` core: new relative vectors for an existing embeddings file, a block at a time."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from stitchcli import store
-from stitchcli.anchor_set import anchor_rows_in, load_anchor_set
+import torch
+
+from stitchcli.anchor_set import anchor_positions_in, load_anchor_set
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
 from stitchcli.relspace import parse_similarity, relative_projection
+from stitchcli.rows import RowReader, RowWriter, copy_rows, open_rows
+
+BLOCK_ROWS = 65_536
+
+
+def anchor_rows_of(reader: RowReader, anchors) -> torch.Tensor | None:
+    """The anchors' embeddings read from a file that embeds their rows, else None."""
+    if reader.metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint or not reader.has("indices"):
+        return None
+    positions = anchor_positions_in(reader.metadata, reader.read("indices"), anchors)
+    return None if positions is None else reader.take("embeddings", positions)
 
 
 def recompute_relative(embeddings: Path, anchors_path: Path, similarity: str, center: bool,
-                       anchor_source: Path | None, out: Path) -> dict:
+                       anchor_source: Path | None, out: Path, block_rows: int = BLOCK_ROWS) -> dict:
     parse_similarity(similarity)
-    store.check_writable(out)
-    file = store.load(embeddings, kind="embeddings")
+    reader = open_rows(embeddings)
+    reader.check("embeddings")
     anchors = load_anchor_set(anchors_path)
     anchor_embeddings = None
-    same_anchors = file.metadata.get("anchors_fingerprint") == anchors.fingerprint
-    if "anchor_embeddings" in file.tensors and same_anchors:
-        anchor_embeddings = file.tensors["anchor_embeddings"]
+    if reader.has("anchor_embeddings") and reader.metadata.get("anchors_fingerprint") == anchors.fingerprint:
+        anchor_embeddings = reader.read("anchor_embeddings")
     if anchor_embeddings is None:
-        anchor_embeddings = anchor_rows_in(file, anchors)
+        anchor_embeddings = anchor_rows_of(reader, anchors)
     if anchor_embeddings is None and anchor_source is not None:
-        source = store.load(anchor_source, kind="embeddings")
-        if source.metadata.get("encoder") != file.metadata.get("encoder"):
+        source = open_rows(anchor_source)
+        if source.metadata.get("encoder") != reader.metadata.get("encoder"):
             raise StitchError(
                 f"{anchor_source} comes from encoder {source.metadata.get('encoder')} but "
-                f"{embeddings} from {file.metadata.get('encoder')}",
+                f"{embeddings} from {reader.metadata.get('encoder')}",
                 hint="anchor embeddings must come from the same encoder.",
             )
-        anchor_embeddings = anchor_rows_in(source, anchors)
+        anchor_embeddings = anchor_rows_of(source, anchors)
     if anchor_embeddings is None:
         raise StitchError(
             f"no embeddings of anchor set {anchors.fingerprint} for {embeddings}",
             hint="embed with --anchors, or pass --anchor-embeddings-from the same encoder's "
             "train file that holds the anchor rows.",
         )
-    tensors = dict(file.tensors)
-    tensors["anchor_embeddings"] = anchor_embeddings
-    tensors["relative"] = relative_projection(
-        file.require("embeddings"), anchor_embeddings, similarity, center
-    )
-    metadata = {k: v for k, v in file.metadata.items() if k not in ("format", "kind")}
+    metadata = {k: v for k, v in reader.metadata.items() if k not in ("format", "kind", "stitchcli_version")}
     metadata.update(relative_metadata(anchors.fingerprint, similarity, center, len(anchors.indices)))
-    store.save(out, "embeddings", tensors, metadata)
+    n = reader.num_rows
+    width = len(parse_similarity(similarity)) * len(anchor_embeddings)
+    kept = [name for name in ("embeddings", "labels", "indices") if reader.has(name)]
+    columns = {name: (torch.float32 if name == "embeddings" else torch.int64, reader.shape(name))
+               for name in kept}
+    columns |= {"anchor_embeddings": (torch.float32, tuple(anchor_embeddings.shape)),
+                "relative": (torch.float32, (n, width))}
+    # Everything is read before the rename, so rewriting the input in place is safe.
+    with RowWriter(out, "embeddings", columns, metadata) as writer:
+        copy_rows(reader, writer, [name for name in kept if name != "embeddings"], block_rows)
+        for start, block in reader.blocks("embeddings", block_rows):
+            writer.write("embeddings", start, block)
+            writer.write("relative", start, relative_projection(block, anchor_embeddings, similarity, center))
+        writer.write("anchor_embeddings", 0, anchor_embeddings)
     return metadata

@@ -103,16 +103,22 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
+def header_metadata(kind: str, metadata: dict) -> dict[str, str]:
+    """The string metadata of a stitchcli file: format, kind and version, then ``metadata`` (values
+    that are not strings stored as JSON, None left out)."""
+    meta = {"format": FORMAT, "kind": kind, "stitchcli_version": __version__}
+    for key, value in metadata.items():
+        if value is not None:
+            meta[key] = value if isinstance(value, str) else json.dumps(value)
+    return meta
+
+
 def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
     """Write tensors + metadata to ``path`` atomically (temp file in the same folder + rename)."""
     from safetensors.torch import save_file
 
     path = check_writable(Path(path))
-    meta = {"format": FORMAT, "kind": kind, "stitchcli_version": __version__}
-    for key, value in metadata.items():
-        if value is None:
-            continue
-        meta[key] = value if isinstance(value, str) else json.dumps(value)
+    meta = header_metadata(kind, metadata)
     contiguous = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(contiguous, str(tmp), metadata=meta)
@@ -186,10 +192,9 @@ def load(path: Path, kind: str | None = None) -> StitchFile:
 
     path = Path(path)
     if is_index(path):
-        _index_header(path, kind)
-        from stitchcli.shards.index import load_sharded
+        from stitchcli.rows import open_rows
 
-        return load_sharded(path)
+        return open_rows(path, kind).load()
     metadata = load_metadata_checked(path, kind)
     try:
         tensors: dict[str, torch.Tensor] = {}

@@ -204,8 +204,8 @@ def test_anchors_among_the_embedded_rows_are_not_embedded_twice(tiny_bert, text_
     from stitchcli import embed_job
 
     embedded = []
-    real = embed_job.embed_rows
-    monkeypatch.setattr(embed_job, "embed_rows", lambda enc, data, rows, *a, **k: (
+    real = embed_job.embed_chunks
+    monkeypatch.setattr(embed_job, "embed_chunks", lambda enc, data, rows, *a, **k: (
         embedded.append(len(rows)), real(enc, data, rows, *a, **k))[1])
     embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", anchors, "--out", out)
     assert embedded == [12]  # the rows only: the 4 anchors are among them

@@ -26,9 +26,9 @@ def merge(
     if not quiet:
         log(f"[green]wrote[/] {index}")
     if concat:
-        file = store.load(index, kind="embeddings")
-        metadata = {k: v for k, v in file.metadata.items() if k not in ("format", "kind")}
-        store.save(out, "embeddings", file.tensors, metadata)
+        from stitchcli.shards.index import concat_shards
+
+        metadata = concat_shards(index, out)
         if not quiet:
             log(f"[green]wrote[/] {out}: {metadata['num_samples']} rows, every shard joined")
 

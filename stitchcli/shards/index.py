@@ -88,20 +88,18 @@ def read_index(path: Path) -> tuple[dict, list[Path]]:
     return index, files
 
 
-def merged_metadata(path: Path) -> dict[str, str]:
-    index, _ = read_index(path)
-    return {**index["metadata"], "num_samples": str(index["num_samples"])}
+def concat_shards(index: Path, out: Path, block_rows: int = 65_536) -> dict[str, str]:
+    """Write every shard of ``index`` joined into the plain file ``out``, a block of rows at a time."""
+    from stitchcli.rows import ROW_TENSORS, copy_rows, open_rows
+    from stitchcli.rows.reader import TORCH_DTYPES
+    from stitchcli.rows.writer import RowWriter
 
-
-def load_sharded(path: Path) -> store.StitchFile:
-    """Every shard read and joined row-wise (anchor embeddings from the first shard)."""
-    import torch
-
-    index, files = read_index(path)
-    parts = [store.load(file, kind="embeddings") for file in files]
-    tensors = dict(parts[0].tensors)
-    for name in ("embeddings", "labels", "indices", "relative"):
-        if name in tensors:
-            tensors[name] = torch.cat([part.tensors[name] for part in parts])
-    metadata = {**index["metadata"], "num_samples": str(index["num_samples"])}
-    return store.StitchFile(path=Path(path), kind="embeddings", tensors=tensors, metadata=metadata)
+    reader = open_rows(index)
+    metadata = {k: v for k, v in reader.metadata.items() if k not in ("format", "kind", "stitchcli_version")}
+    columns = {name: (TORCH_DTYPES[spec.dtype], spec.shape) for name, spec in reader.specs.items()}
+    with RowWriter(out, "embeddings", columns, metadata) as writer:
+        copy_rows(reader, writer, [name for name in columns if name in ROW_TENSORS], block_rows)
+        for name in columns:
+            if name not in ROW_TENSORS:
+                writer.write(name, 0, reader.read(name))
+    return metadata

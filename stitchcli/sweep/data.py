@@ -97,7 +97,8 @@ def load_sweep_data(train: list[Path], test: list[Path], anchors: Path | None,
     label_names = train_files[0].meta_json("label_names", [])
     file_anchors = None
     if anchors is not None:
-        file_anchors = anchor_positions_in(train_files[0], load_anchor_set(anchors))
+        file_anchors = anchor_positions_in(train_files[0].metadata, train_files[0].require("indices"),
+                                           load_anchor_set(anchors))
         if file_anchors is None:
             raise StitchError(f"the anchors of {anchors} are not rows of {train_files[0].path}",
                               hint="give the train files of the source the anchors were chosen from.")
