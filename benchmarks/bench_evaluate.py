@@ -82,7 +82,9 @@ def evaluate_cli(heads: list[Path], files: list[Path]):
 def breakdown(heads: list[Path], files: list[Path]) -> dict[str, float]:
     """The steps of evaluate_matrix, timed separately (same calls, same order)."""
     from stitchcli.evaluation import _check_pair, _result, predict_many
-    from stitchcli.training import features_for
+    from stitchcli.head_inputs import FileInputs
+    from stitchcli.relspace import RelativeTransform
+    from stitchcli.rows import open_rows
 
     steps = dict.fromkeys(("load heads", "open files", "read + check", "head forwards", "metrics"), 0.0)
     clock = time.perf_counter()
@@ -98,11 +100,11 @@ def breakdown(heads: list[Path], files: list[Path]) -> dict[str, float]:
     for path in files:
         store.load_metadata_checked(path, kind="embeddings")
     for path in files:
-        file = store.load(path, kind="embeddings")
+        file = open_rows(path)
         for head in loaded:
             _check_pair(head, file)
         lap("open files")
-        features = features_for(file, "relative")  # the first pass over the data reads it
+        features = FileInputs(file, "relative", RelativeTransform()).all()  # reads and checks it
         lap("read + check")
         predictions = predict_many(loaded, features)
         lap("head forwards")
@@ -174,19 +176,24 @@ def predict_many_stacked(heads: list[Head], features: torch.Tensor) -> list[torc
 def prototype(heads: list[Path], files: list[Path], rounds: int) -> dict:
     """Current predict_many vs the stacked prototype, same process, alternating, same files."""
     from stitchcli.evaluation import predict_many
-    from stitchcli.training import features_for
+    from stitchcli.head_inputs import FileInputs
+    from stitchcli.relspace import RelativeTransform
+    from stitchcli.rows import open_rows
+
+    def features_for(path):
+        return FileInputs(open_rows(path), "relative", RelativeTransform()).all()
 
     loaded = [load_head(h) for h in heads]
     mismatches = 0
     for path in files[:1]:
-        features = features_for(store.load(path, kind="embeddings"), "relative")
+        features = features_for(path)
         for a, b in zip(predict_many(loaded, features), predict_many_stacked(loaded, features), strict=True):
             mismatches += int((a != b).sum())
 
     def run(predict):
         def go():
             for path in files:
-                predict(loaded, features_for(store.load(path, kind="embeddings"), "relative"))
+                predict(loaded, features_for(path))
 
         return go
 

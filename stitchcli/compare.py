@@ -7,8 +7,9 @@ import torch.nn.functional as F
 
 from stitchcli import store
 from stitchcli.errors import IncompatibleError
+from stitchcli.head_inputs import FileInputs
 from stitchcli.relspace import RelativeTransform
-from stitchcli.training import head_inputs
+from stitchcli.rows import open_rows
 
 CHUNK_ROWS = 4096
 
@@ -99,6 +100,6 @@ def compare_files(a: store.StitchFile, b: store.StitchFile, k: int, normalize: s
         result["relative"] = space_metrics(a.tensors["relative"], b.tensors["relative"], k)
         if normalize != "none":
             transform = RelativeTransform(normalize).check()
-            inputs = [head_inputs(file, "relative", transform) for file in (a, b)]
+            inputs = [FileInputs(open_rows(file.path), "relative", transform).all() for file in (a, b)]
             result["relative_normalized"] = {**space_metrics(*inputs, k), "normalize": normalize}
     return result

@@ -8,13 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stitchcli import store
 from stitchcli.errors import IncompatibleError
+from stitchcli.head_inputs import FileInputs, TensorInputs
 from stitchcli.heads import Head
 from stitchcli.metrics import accuracy, macro_f1
-from stitchcli.training import features_for, head_inputs
-
-EVAL_CHUNK_ROWS = 65_536
+from stitchcli.rows import RowReader, open_rows
 
 
 @dataclass
@@ -34,11 +32,11 @@ class Result:
         return dict(self.__dict__)
 
 
-def check_compatible(head: Head, file: store.StitchFile) -> None:
+def check_compatible(head: Head, file: RowReader) -> None:
     """Refuse, with one line naming both sides, a file the head cannot read meaningfully."""
     meta = file.metadata
     if head.space == "relative":
-        if "relative" not in file.tensors:
+        if not file.has("relative"):
             raise IncompatibleError(
                 f"{file.path} has no relative vectors but {head.path} is a relative head",
                 hint="embed it with --anchors (the head's anchor set), or run `stitch relative`.",
@@ -58,7 +56,7 @@ def check_compatible(head: Head, file: store.StitchFile) -> None:
                     f"expects {head.metadata.get(key, default)}",
                     hint="recompute with `stitch relative --similarity ... --center/--no-center`.",
                 )
-    dim = file.require("relative" if head.space == "relative" else "embeddings").shape[1]
+    dim = file.shape("relative" if head.space == "relative" else "embeddings")[1]
     if dim != head.config.in_dim:
         raise IncompatibleError(
             f"{file.path} has {head.space} vectors of dimension {dim} but head {head.path} "
@@ -68,7 +66,7 @@ def check_compatible(head: Head, file: store.StitchFile) -> None:
         )
 
 
-def label_mapping(head: Head, file: store.StitchFile) -> torch.Tensor:
+def label_mapping(head: Head, file: RowReader) -> torch.Tensor:
     """File label ids -> head class ids, matched by name (the order may differ)."""
     names = file.meta_json("label_names", [])
     lookup = {name: i for i, name in enumerate(head.label_names)}
@@ -82,7 +80,18 @@ def label_mapping(head: Head, file: store.StitchFile) -> torch.Tensor:
     return torch.tensor([lookup[n] for n in names], dtype=torch.long)
 
 
-def translated_features(head: Head, file: store.StitchFile, method: str) -> torch.Tensor:
+class _Translated:
+    """Inputs mapped block by block into another encoder's space."""
+
+    def __init__(self, inputs: FileInputs, translate) -> None:
+        self.inputs, self.translate = inputs, translate
+
+    def blocks(self):
+        for start, block in self.inputs.blocks():
+            yield start, self.translate(block)
+
+
+def translated_inputs(head: Head, file: RowReader, method: str) -> _Translated:
     """The file's embeddings mapped into the head's encoder space through the shared anchors."""
     theirs = file.metadata.get("anchors_fingerprint")
     ours = head.metadata.get("anchors_fingerprint")
@@ -91,7 +100,7 @@ def translated_features(head: Head, file: store.StitchFile, method: str) -> torc
             f"head {head.path} holds no anchor embeddings to translate with",
             hint="train it on a file embedded with --anchors.",
         )
-    if "anchor_embeddings" not in file.tensors or theirs != ours:
+    if not file.has("anchor_embeddings") or theirs != ours:
         raise IncompatibleError(
             f"{file.path} used anchor set {theirs} but head {head.path} holds anchor set {ours}",
             hint="embed both with the same ANCHORS.safetensors.",
@@ -99,21 +108,22 @@ def translated_features(head: Head, file: store.StitchFile, method: str) -> torc
     from stitchcli.translation import fit_translation
 
     translate = fit_translation(
-        method, file.tensors["anchor_embeddings"].float(), head.anchor_embeddings.float()
+        method, file.read("anchor_embeddings").float(), head.anchor_embeddings.float()
     )
-    return translate(features_for(file, "absolute"))
+    return _Translated(FileInputs(file, "absolute", head.transform), translate)
 
 
-def predict_many(heads: list[Head], features: torch.Tensor) -> list[torch.Tensor]:
-    """Class predictions of several heads on the same inputs, in row chunks.
+def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
+    """Class predictions of several heads on the same inputs (a tensor or blocks of ``FileInputs``).
 
     Heads that start with a LayerNorm (both built-in architectures) share its normalisation:
     it is computed once per chunk, and each head applies only its own affine part and the
     rest. With many heads that is most of the work for linear heads.
     """
     predictions: list[list[torch.Tensor]] = [[] for _ in heads]
-    for start in range(0, len(features), EVAL_CHUNK_ROWS):
-        chunk = features[start : start + EVAL_CHUNK_ROWS]
+    if isinstance(inputs, torch.Tensor):
+        inputs = TensorInputs(inputs)
+    for _, chunk in inputs.blocks():
         shared: dict[float, torch.Tensor] = {}
         for i, head in enumerate(heads):
             first = head.module[0] if isinstance(head.module, nn.Sequential) else None
@@ -130,8 +140,9 @@ def predict_many(heads: list[Head], features: torch.Tensor) -> list[torch.Tensor
     return [torch.cat(p) if p else torch.empty(0, dtype=torch.long) for p in predictions]
 
 
-def _result(head: Head, file: store.StitchFile, predicted: torch.Tensor, method: str) -> Result:
-    target = label_mapping(head, file)[file.require("labels").long()]
+def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -> Result:
+    file.check("labels")
+    target = label_mapping(head, file)[file.read("labels").long()]
     encoder = file.metadata.get("encoder", "?")
     return Result(
         head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
@@ -142,21 +153,21 @@ def _result(head: Head, file: store.StitchFile, predicted: torch.Tensor, method:
 
 
 @torch.inference_mode()
-def evaluate(head: Head, file: store.StitchFile, translate: str | None = None) -> Result:
+def evaluate(head: Head, file: RowReader, translate: str | None = None) -> Result:
     """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first."""
     # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
     # keeps every row of a translated matrix complete and comparable.
     if translate and head.space == "absolute":
-        features = translated_features(head, file, translate)
+        inputs = translated_inputs(head, file, translate)
         label_mapping(head, file)
-        return _result(head, file, predict_many([head], features)[0], translate)
+        return _result(head, file, predict_many([head], inputs)[0], translate)
     check_compatible(head, file)
     label_mapping(head, file)
-    features = head_inputs(file, head.space, head.transform)
-    return _result(head, file, predict_many([head], features)[0], head.space)
+    inputs = FileInputs(file, head.space, head.transform)
+    return _result(head, file, predict_many([head], inputs)[0], head.space)
 
 
-def _check_pair(head: Head, file: store.StitchFile) -> bool:
+def _check_pair(head: Head, file: RowReader) -> bool:
     check_compatible(head, file)
     label_mapping(head, file)
     return True
@@ -171,7 +182,8 @@ def evaluate_matrix(
     on_skip=None,
     on_pair=None,
 ) -> list[Result]:
-    """Every head on every file, loading one file at a time (files can be many GB each).
+    """Every head on every file, one file at a time, each read a block of rows at a time (files, plain
+    or sharded, can be larger than memory).
 
     Plain heads that read the same inputs (space and relative transform) run together on each
     file (shared input normalisation);
@@ -179,10 +191,10 @@ def evaluate_matrix(
     Results come head-major (all files of the first head first), as a table reads.
     """
     for path in paths:  # cheap checks first: a wrong file fails before any slow work
-        store.load_metadata_checked(path, kind="embeddings")
+        open_rows(path)
     found: dict[tuple[int, int, int], Result] = {}
 
-    def attempt(head: Head, file: store.StitchFile, run, *args):
+    def attempt(head: Head, file: RowReader, run, *args):
         try:
             return run(*args)
         except IncompatibleError as exc:
@@ -196,7 +208,7 @@ def evaluate_matrix(
         return None
 
     for f, path in enumerate(paths):
-        file = store.load(path, kind="embeddings")
+        file = open_rows(path)
         plain: dict[tuple, list[tuple[int, int, Head]]] = {}
         for h, head in enumerate(heads):
             for m, method in enumerate(methods if head.space == "absolute" else [None]):
@@ -212,9 +224,8 @@ def evaluate_matrix(
                 if attempt(head, file, _check_pair, head, file):
                     ready.append((h, m, head))
             if ready:
-                features = head_inputs(file, space, transform)
-                predictions = predict_many([head for _, _, head in ready], features)
+                inputs = FileInputs(file, space, transform)
+                predictions = predict_many([head for _, _, head in ready], inputs)
                 for (h, m, head), predicted in zip(ready, predictions, strict=True):
                     found[h, m, f] = _result(head, file, predicted, space)
-        file = None  # let this file's tensors go before the next one loads
     return [found[key] for key in sorted(found)]

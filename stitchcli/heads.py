@@ -62,10 +62,15 @@ class PrototypeHead(nn.Module):
         self.register_buffer("prototypes", torch.zeros(config.num_classes, config.in_dim))
 
     @torch.no_grad()
-    def fit(self, features: torch.Tensor, labels: torch.Tensor) -> None:
-        unit = F.normalize(features.float(), dim=1, eps=1e-12)
-        sums = torch.zeros_like(self.prototypes).index_add_(0, labels, unit)
+    def fit_blocks(self, blocks) -> None:
+        """Fitted from (features, labels) blocks: any number of rows, one block in memory."""
+        sums = torch.zeros_like(self.prototypes)
+        for features, labels in blocks:
+            sums.index_add_(0, labels, F.normalize(features.float(), dim=1, eps=1e-12))
         self.prototypes.copy_(F.normalize(sums, dim=1, eps=1e-12))
+
+    def fit(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        self.fit_blocks([(features, labels)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(x.float(), dim=1, eps=1e-12) @ self.prototypes.T
@@ -75,7 +80,8 @@ def _prototype(config: HeadConfig) -> nn.Module:
     return PrototypeHead(config)
 
 
-# A module with a ``fit(features, labels)`` method is fitted in closed form instead of trained.
+# A module with a ``fit_blocks(blocks of (features, labels))`` or ``fit(features, labels)`` method
+# is fitted in closed form instead of trained.
 ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {
     "linear": _linear, "mlp": _mlp, "prototype": _prototype,
 }

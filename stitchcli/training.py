@@ -8,15 +8,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from stitchcli import store
 from stitchcli.console import progress
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
+from stitchcli.head_inputs import FileInputs, TensorInputs, predictions
 from stitchcli.heads import Head, HeadConfig, build_head
 from stitchcli.metrics import accuracy
-from stitchcli.relspace import RelativeTransform, anchor_self_relative, get_normalization
-
-SPACES = ("relative", "absolute")
+from stitchcli.relspace import RelativeTransform
+from stitchcli.rows import open_rows
 
 
 @dataclass
@@ -35,31 +34,6 @@ class TrainRequest:
     quiet: bool = False
 
 
-def features_for(file: store.StitchFile, space: str) -> torch.Tensor:
-    """The inputs a head of ``space`` reads from an embeddings file."""
-    if space not in SPACES:
-        raise StitchError(f"unknown space {space!r}", hint="choose relative or absolute.")
-    features = file.require("relative" if space == "relative" else "embeddings").float()
-    # A row sum is NaN or infinite exactly when one of its values is (barring float overflow),
-    # and summing is several times cheaper than an element-wise isfinite over N×K values.
-    if not torch.isfinite(features.sum(dim=1)).all():
-        raise StitchError(f"{file.path} contains NaN or infinite values in its {space} vectors")
-    return features
-
-
-def head_inputs(file: store.StitchFile, space: str, transform: RelativeTransform) -> torch.Tensor:
-    """What a head of ``space`` with ``transform`` reads from a file: the same for training and evaluation."""
-    features = features_for(file, space)
-    if space != "relative" or transform.identity:
-        return features
-    anchor_relative = None
-    if get_normalization(transform.normalize).reference == "anchors":
-        anchor_relative = anchor_self_relative(
-            file.require("anchor_embeddings").float(), file.metadata.get("similarity", "cosine"),
-            file.metadata.get("center") == "true")
-    return transform.apply(features, anchor_relative)
-
-
 def check_options(request: TrainRequest) -> None:
     """Refuse bad numbers before any file is read."""
     for name in ("epochs", "batch_size", "hidden"):
@@ -70,13 +44,19 @@ def check_options(request: TrainRequest) -> None:
     request.transform.check()
 
 
-def fit_module(config: HeadConfig, features: torch.Tensor, labels: torch.Tensor,
-               request: TrainRequest) -> nn.Module:
-    """A head module fitted to ``features``/``labels``: in closed form if it has ``fit``, else by Adam."""
+def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainRequest) -> nn.Module:
+    """A head module fitted to ``inputs`` (``FileInputs``, ``TensorInputs`` or a tensor) and ``labels``:
+    in closed form if it has ``fit_blocks`` (a block at a time) or ``fit`` (all rows at once), else
+    by Adam on shuffled batches read as they are needed."""
+    if isinstance(inputs, torch.Tensor):
+        inputs = TensorInputs(inputs)
     torch.manual_seed(request.seed)
     module = build_head(config)
+    if hasattr(module, "fit_blocks"):
+        module.fit_blocks((block, labels[start : start + len(block)]) for start, block in inputs.blocks())
+        return module.eval()
     if hasattr(module, "fit"):
-        module.fit(features, labels)
+        module.fit(inputs.all(), labels)
         return module.eval()
     optimiser = torch.optim.Adam(module.parameters(), lr=request.lr,
                                  weight_decay=request.weight_decay)
@@ -96,7 +76,7 @@ def fit_module(config: HeadConfig, features: torch.Tensor, labels: torch.Tensor,
                     bar.advance(task)
                     continue
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_fn(module(features[batch]), labels[batch])
+                loss = loss_fn(module(inputs.take(batch)), labels[batch])
                 loss.backward()
                 optimiser.step()
                 running += loss.item()
@@ -108,17 +88,16 @@ def fit_module(config: HeadConfig, features: torch.Tensor, labels: torch.Tensor,
 def train_head(request: TrainRequest) -> Head:
     check_options(request)
     transform = request.transform if request.space == "relative" else RelativeTransform()
-    file = store.load(request.embeddings, kind="embeddings")
-    features = head_inputs(file, request.space, transform)
-    labels = file.require("labels").long()
+    file = open_rows(request.embeddings)
+    inputs = FileInputs(file, request.space, transform)
+    file.check("labels")
+    labels = file.read("labels").long()
     label_names = file.meta_json("label_names", [])
     if len(label_names) < 2:
         raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
-    config = HeadConfig(request.arch, features.shape[1], len(label_names), request.hidden,
-                        request.activation)
-    module = fit_module(config, features, labels, request)
-    with torch.inference_mode():
-        train_accuracy = accuracy(module(features).argmax(dim=1), labels)
+    config = HeadConfig(request.arch, inputs.dim, len(label_names), request.hidden, request.activation)
+    module = fit_module(config, inputs, labels, request)
+    train_accuracy = accuracy(predictions(module, inputs), labels)
     meta = file.metadata
     metadata = {
         "train_file": str(request.embeddings),
@@ -131,7 +110,7 @@ def train_head(request: TrainRequest) -> Head:
         "seed": str(request.seed),
         "dim": meta.get("dim"),
     }
-    anchor_embeddings = file.tensors.get("anchor_embeddings")
+    anchor_embeddings = file.read("anchor_embeddings") if file.has("anchor_embeddings") else None
     if request.space == "relative" or anchor_embeddings is not None:
         if "anchors_fingerprint" in meta:
             metadata.update(relative_metadata(

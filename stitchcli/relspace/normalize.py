@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -59,31 +59,38 @@ def column_statistics(x: torch.Tensor, chunk_rows: int = CHUNK_ROWS,
     ``exclude_diagonal`` (a square matrix of anchors against themselves) the self-similarities are
     left out, since they say nothing about how the anchor relates to other samples.
     """
-    n, k = x.shape
-    count = n - 1 if exclude_diagonal else n
+    n = x.shape[0]
+
+    def chunks() -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        for start in range(0, n, chunk_rows):
+            chunk = x[start : start + chunk_rows]
+            keep = None
+            if exclude_diagonal:
+                keep = torch.ones(chunk.shape, dtype=torch.bool)
+                keep[torch.arange(len(chunk)), torch.arange(start, start + len(chunk))] = False
+            yield chunk, keep
+
+    return streamed_statistics(chunks, n - 1 if exclude_diagonal else n, x.shape[1])
+
+
+def streamed_statistics(blocks: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor | None]]],
+                        count: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column means and standard deviations over ``count`` values per column, in two float64 passes
+    over ``blocks()`` (each pass a fresh iterator of (rows, mask of the values to count or None)):
+    any number of rows with one block in memory."""
     if count < 2:
         raise StitchError(
             f"cannot standardise relative vectors from {count} sample(s)",
             hint="use --normalize anchors (statistics of the anchors) or none for single samples.",
         )
-
-    def chunks() -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-        for start in range(0, n, chunk_rows):
-            chunk = x[start : start + chunk_rows].double()
-            keep = None
-            if exclude_diagonal:
-                rows = torch.arange(start, start + len(chunk))
-                keep = torch.ones_like(chunk, dtype=torch.bool)
-                keep[torch.arange(len(chunk)), rows] = False
-            yield chunk, keep
-
     total = torch.zeros(k, dtype=torch.float64)
-    for chunk, keep in chunks():
+    for chunk, keep in blocks():
+        chunk = chunk.double()
         total += (chunk if keep is None else chunk * keep).sum(dim=0)
     mean = total / count
     squares = torch.zeros(k, dtype=torch.float64)
-    for chunk, keep in chunks():
-        centred = (chunk - mean).square_()
+    for chunk, keep in blocks():
+        centred = (chunk.double() - mean).square_()
         squares += (centred if keep is None else centred * keep).sum(dim=0)
     std = (squares / count).sqrt()
     return mean.float(), std.float().clamp_(min=MIN_STD)
