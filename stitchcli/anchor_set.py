@@ -111,7 +111,8 @@ def choose_anchors(
 ) -> tuple[AnchorSet, torch.Tensor, dict]:
     """Pick anchors among ``dataset``'s rows; fps, kmeans and aligned look at encoders' embeddings
     of those rows (every file must embed the same rows of the same source)."""
-    from stitchcli.anchors import anchor_set_fingerprint, select_anchors
+    from stitchcli.anchors import anchor_set_fingerprint, get_strategy, select_anchors
+    from stitchcli.rows import open_rows
 
     labels = torch.tensor(dataset.labels, dtype=torch.long)
     rows = torch.arange(len(dataset))
@@ -119,7 +120,7 @@ def choose_anchors(
     extra: dict = {}
     encoders = []
     for path in embeddings_paths:
-        file = store.load(path, kind="embeddings")
+        file = open_rows(path)
         theirs = file.metadata.get("dataset_fingerprint")
         if theirs != dataset.fingerprint:
             raise StitchError(
@@ -127,17 +128,19 @@ def choose_anchors(
                 f"{dataset.source} ({dataset.fingerprint})",
                 hint="pass the embeddings of the same train file.",
             )
-        indices = file.require("indices").long()
+        file.check("indices")
+        indices = file.read("indices").long()
         if spaces and not torch.equal(indices, rows):
             raise StitchError(f"{path} embeds other rows than {embeddings_paths[0]}",
                               hint="embed the same rows (same --limit) with every encoder.")
         rows = indices
-        spaces.append(file.require("embeddings"))
+        # Only the strategies that look at embeddings read them (all rows at once: fps, k-means).
+        spaces.append(file.read("embeddings") if get_strategy(strategy).needs_embeddings else None)
         encoders.append(file.metadata.get("encoder"))
     if spaces:
         labels = labels[rows]
         extra["embeddings_encoder"] = encoders[0] if len(encoders) == 1 else encoders
-    positions = select_anchors(strategy, k, labels, spaces, seed)
+    positions = select_anchors(strategy, k, labels, [s for s in spaces if s is not None], seed)
     indices = rows[positions]
     anchor_set = AnchorSet(
         indices=indices, source=_absolute(dataset.source), split=dataset.split,

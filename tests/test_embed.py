@@ -272,3 +272,21 @@ def test_workers_give_identical_output(tiny_bert, text_csv, image_npz, timm_weig
         outs.append(tmp_path / f"w{workers}.safetensors")
         embed(*args, "--batch-size", 5, "--chunk-size", 5, "--num-workers", workers, "--out", outs[-1])
     assert torch.equal(store.load(outs[0]).tensors["embeddings"], store.load(outs[1]).tensors["embeddings"])
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_the_output_does_not_depend_on_the_chunking(tiny_bert, text_csv, tmp_path, batch_size):
+    anchors = tmp_path / "anchors.safetensors"
+    assert run_cli("anchors", "-q", "--dataset", text_csv, "--num", 5, "--out", anchors).exit_code == 0
+    files = []
+    for chunk in (1, 4, 10_000):
+        out = tmp_path / f"c{chunk}.safetensors"
+        embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", anchors, "--out", out,
+              "--batch-size", batch_size, "--chunk-size", chunk)
+        files.append(store.load(out))
+    for file in files[1:]:
+        for name in ("embeddings", "relative", "anchor_embeddings"):
+            # Batches differ with the chunking (and so does padding): equal up to float rounding.
+            assert torch.allclose(file.tensors[name], files[0].tensors[name], atol=1e-5), name
+        assert torch.equal(file.tensors["labels"], files[0].tensors["labels"])
+        assert torch.equal(file.tensors["indices"], torch.arange(12))
