@@ -26,18 +26,27 @@ from pathlib import Path
 
 from _common import ROOT, report, stitch_executable
 
-WORDS = ("good bad great awful film movie plot actor scene story funny boring slow fast long short "
-         "music score ending start dull bright dark light warm cold").split()
-MEASURE = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
-           "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-           "print(json.dumps({'rc': r.returncode, 'seconds': time.perf_counter() - t, 'err': r.stderr[-2000:], "
-           "'peak_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+WORDS = (
+    "good bad great awful film movie plot actor scene story funny boring slow fast long short "
+    "music score ending start dull bright dark light warm cold"
+).split()
+MEASURE = (
+    "import json, resource, subprocess, sys, time; t = time.perf_counter(); "
+    "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    "print(json.dumps({'rc': r.returncode, 'seconds': time.perf_counter() - t, 'err': r.stderr[-2000:], "
+    "'peak_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))"
+)
 
 
 def measure(argv: list, env: dict | None = None) -> dict:
     """Wall time and peak RSS (MiB) of one command run in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, *map(str, argv)], capture_output=True, text=True,
-                         env={**os.environ, **(env or {})}, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *map(str, argv)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
     result = json.loads(out.stdout)
     if result["rc"] != 0:
         raise RuntimeError(f"{argv} failed: {result['err']}")
@@ -56,8 +65,16 @@ def tiny_bert(directory: Path) -> Path:
     import torch
 
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         intermediate_size=64, max_position_embeddings=64)).save_pretrained(directory)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 
@@ -81,27 +98,65 @@ def embed_rss(work: Path, sizes: list[int], before: str | None) -> list[tuple]:
     model = tiny_bert(work / "tiny-bert")
     stitch = str(stitch_executable())
     rows = []
-    floor = measure([sys.executable, "-c", f"import torch, transformers; transformers.AutoModel.from_pretrained('{model}')"])
+    floor = measure(
+        [
+            sys.executable,
+            "-c",
+            f"import torch, transformers; transformers.AutoModel.from_pretrained('{model}')",
+        ]
+    )
     rows.append(("bare: import + load model", "—", "—", f"{floor['peak_mib']:.0f}", "—"))
     sides = [("stitch embed (this commit)", [stitch], {})]
     if before:
         tree = work / "before"
         if not tree.exists():
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), before], cwd=ROOT, check=True,
-                           capture_output=True)
-        sides.append((f"stitch embed ({before})", [sys.executable, "-m", "stitchcli"], {"PYTHONPATH": str(tree)}))
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), before],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+        sides.append(
+            (f"stitch embed ({before})", [sys.executable, "-m", "stitchcli"], {"PYTHONPATH": str(tree)})
+        )
     for label, command, env in sides:
         peaks = {}
         for n in sizes:
             data = texts_parquet(work / f"texts-{n}.parquet", n)
             anchors = work / f"anchors-{n}.safetensors"
-            subprocess.run([stitch, "anchors", "-q", "--dataset", data, "--num", "256", "--out", anchors], check=True)
+            subprocess.run(
+                [stitch, "anchors", "-q", "--dataset", data, "--num", "256", "--out", anchors], check=True
+            )
             out = work / f"emb-{n}.safetensors"
-            result = measure([*command, "embed", "-q", "--force", "--encoder", f"hf:{model}", "--dataset", data,
-                              "--anchors", anchors, "--batch-size", "256", "--out", out], env)
+            result = measure(
+                [
+                    *command,
+                    "embed",
+                    "-q",
+                    "--force",
+                    "--encoder",
+                    f"hf:{model}",
+                    "--dataset",
+                    data,
+                    "--anchors",
+                    anchors,
+                    "--batch-size",
+                    "256",
+                    "--out",
+                    out,
+                ],
+                env,
+            )
             peaks[n] = result["peak_mib"]
-            rows.append((label, f"{n:,}", f"{n / result['seconds']:.0f}/s", f"{result['peak_mib']:.0f}",
-                         f"{result['peak_mib'] / peaks[sizes[0]]:.2f}×"))
+            rows.append(
+                (
+                    label,
+                    f"{n:,}",
+                    f"{n / result['seconds']:.0f}/s",
+                    f"{result['peak_mib']:.0f}",
+                    f"{result['peak_mib'] / peaks[sizes[0]]:.2f}×",
+                )
+            )
             out.unlink(missing_ok=True)
     return rows
 
@@ -122,17 +177,35 @@ def sharded_input(work: Path, n: int, shards: int, dim: int, k: int) -> Path:
     generator = torch.Generator().manual_seed(0)
     centres = torch.randn(10, dim, generator=generator)
     anchors = centres[torch.arange(k) % 10] + torch.randn(k, dim, generator=generator)
-    meta = {"encoder": "synthetic", "dataset": "synthetic", "dataset_fingerprint": "synthetic", "split": "train",
-            "label_names": [str(c) for c in range(10)], "dim": str(dim), "anchors_fingerprint": "synthetic",
-            "similarity": "cosine", "center": "true", "num_anchors": str(k), "shard_run": "synthetic"}
+    meta = {
+        "encoder": "synthetic",
+        "dataset": "synthetic",
+        "dataset_fingerprint": "synthetic",
+        "split": "train",
+        "label_names": [str(c) for c in range(10)],
+        "dim": str(dim),
+        "anchors_fingerprint": "synthetic",
+        "similarity": "cosine",
+        "center": "true",
+        "num_anchors": str(k),
+        "shard_run": "synthetic",
+    }
     for s in range(shards):
         rows = Shard(s, shards).rows(n)
         size = len(rows)
-        columns = {"embeddings": (torch.float32, (size, dim)), "labels": (torch.int64, (size,)),
-                   "indices": (torch.int64, (size,)), "relative": (torch.float32, (size, k)),
-                   "anchor_embeddings": (torch.float32, (k, dim))}
-        info = meta | {"shard": f"{s}/{shards}", "shard_rows": json.dumps([rows.start, rows.stop]),
-                       "output_key": f"synthetic-{s}", "num_samples": str(size)}
+        columns = {
+            "embeddings": (torch.float32, (size, dim)),
+            "labels": (torch.int64, (size,)),
+            "indices": (torch.int64, (size,)),
+            "relative": (torch.float32, (size, k)),
+            "anchor_embeddings": (torch.float32, (k, dim)),
+        }
+        info = meta | {
+            "shard": f"{s}/{shards}",
+            "shard_rows": json.dumps([rows.start, rows.stop]),
+            "output_key": f"synthetic-{s}",
+            "num_samples": str(size),
+        }
         with RowWriter(Shard(s, shards).path(out), "embeddings", columns, info) as writer:
             for start in range(0, size, 65_536):
                 count = min(65_536, size - start)
@@ -155,17 +228,48 @@ def sharded_rss(work: Path, n: int, shards: int) -> list[tuple]:
     floor = measure([sys.executable, "-c", "import torch, stitchcli.rows"])["peak_mib"]
     rows = [("bare: import torch", "—", f"{floor:.0f}", "—", "—")]
     commands = {
-        "train-head (prototype)": ["train-head", "-q", "--embeddings", index, "--out", work / "proto.safetensors"],
-        "train-head (mlp, 1 epoch)": ["train-head", "-q", "--arch", "mlp", "--epochs", "1", "--embeddings", index,
-                                      "--out", work / "mlp.safetensors"],
-        "evaluate (prototype head)": ["evaluate", "-q", "--json", "--head", work / "proto.safetensors",
-                                      "--embeddings", index],
+        "train-head (prototype)": [
+            "train-head",
+            "-q",
+            "--embeddings",
+            index,
+            "--out",
+            work / "proto.safetensors",
+        ],
+        "train-head (mlp, 1 epoch)": [
+            "train-head",
+            "-q",
+            "--arch",
+            "mlp",
+            "--epochs",
+            "1",
+            "--embeddings",
+            index,
+            "--out",
+            work / "mlp.safetensors",
+        ],
+        "evaluate (prototype head)": [
+            "evaluate",
+            "-q",
+            "--json",
+            "--head",
+            work / "proto.safetensors",
+            "--embeddings",
+            index,
+        ],
     }
     for label, argv in commands.items():
         result = measure([stitch, *argv])
         above = result["peak_mib"] - floor
-        rows.append((label, f"{result['seconds']:.1f} s", f"{result['peak_mib']:.0f}", f"{above:.0f}",
-                     f"{above / shard_mib:.2f}× a shard, {above / whole_mib:.2f}× the whole"))
+        rows.append(
+            (
+                label,
+                f"{result['seconds']:.1f} s",
+                f"{result['peak_mib']:.0f}",
+                f"{above:.0f}",
+                f"{above / shard_mib:.2f}× a shard, {above / whole_mib:.2f}× the whole",
+            )
+        )
     rows.append(("(input)", f"{shards} shards", f"shard {shard_mib:.0f}", f"whole {whole_mib:.0f}", ""))
     return rows
 
@@ -199,22 +303,50 @@ def workers(work: Path, n: int, rounds: int) -> list[tuple]:
     times: dict[int, list[float]] = {0: [], 2: []}
     for _ in range(rounds):
         for count in times:
-            result = measure([stitch, "embed", "-q", "--force", "--encoder", "timm:test_resnet", "--weights", weights,
-                              "--dataset", folder, "--num-workers", count, "--out", work / f"img-{count}.safetensors"])
+            result = measure(
+                [
+                    stitch,
+                    "embed",
+                    "-q",
+                    "--force",
+                    "--encoder",
+                    "timm:test_resnet",
+                    "--weights",
+                    weights,
+                    "--dataset",
+                    folder,
+                    "--num-workers",
+                    count,
+                    "--out",
+                    work / f"img-{count}.safetensors",
+                ]
+            )
             times[count].append(result["seconds"])
     import torch as _torch
 
     from stitchcli import store
 
-    same = _torch.equal(store.load(work / "img-0.safetensors").tensors["embeddings"],
-                        store.load(work / "img-2.safetensors").tensors["embeddings"])
+    same = _torch.equal(
+        store.load(work / "img-0.safetensors").tensors["embeddings"],
+        store.load(work / "img-2.safetensors").tensors["embeddings"],
+    )
     best = {count: min(t) for count, t in times.items()}
-    return [(f"--num-workers {count}", f"{n / best[count]:.1f} images/s", f"{best[count]:.1f} s (best of {rounds})",
-             f"{best[0] / best[count]:.2f}×", "identical" if same else "DIFFERENT") for count in times]
+    return [
+        (
+            f"--num-workers {count}",
+            f"{n / best[count]:.1f} images/s",
+            f"{best[count]:.1f} s (best of {rounds})",
+            f"{best[0] / best[count]:.2f}×",
+            "identical" if same else "DIFFERENT",
+        )
+        for count in times
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=("embed", "sharded", "workers"), action="append")
     parser.add_argument("--quick", action="store_true", help="20k/200k texts, 100k rows, 200 images")
     parser.add_argument("--before", help="also run this older commit's stitch embed (git worktree)")
@@ -230,18 +362,33 @@ def main() -> None:
             sizes = [20_000, 200_000] if args.quick else [200_000, 2_000_000]
             rows = embed_rss(args.dir, sizes, args.before)
             data["embed"] = rows
-            report("stitch embed: peak RSS vs N (tiny BERT, 256 anchors, Parquet)", rows,
-                   ("run", "texts", "rate", "peak RSS MiB", "vs smallest"), {"rows": rows}, None)
+            report(
+                "stitch embed: peak RSS vs N (tiny BERT, 256 anchors, Parquet)",
+                rows,
+                ("run", "texts", "rate", "peak RSS MiB", "vs smallest"),
+                {"rows": rows},
+                None,
+            )
         if "sharded" in only:
             rows = sharded_rss(args.dir, 100_000 if args.quick else 1_000_000, 8)
             data["sharded"] = rows
-            report("train-head / evaluate on a sharded input (8 shards)", rows,
-                   ("command", "time", "peak RSS MiB", "above floor MiB", "above floor vs input"), {"rows": rows}, None)
+            report(
+                "train-head / evaluate on a sharded input (8 shards)",
+                rows,
+                ("command", "time", "peak RSS MiB", "above floor MiB", "above floor vs input"),
+                {"rows": rows},
+                None,
+            )
         if "workers" in only:
             rows = workers(args.dir, 200 if args.quick else 1000, 2)
             data["workers"] = rows
-            report("stitch embed on JPEGs: DataLoader workers", rows,
-                   ("workers", "rate", "time", "speed-up", "output"), {"rows": rows}, None)
+            report(
+                "stitch embed on JPEGs: DataLoader workers",
+                rows,
+                ("workers", "rate", "time", "speed-up", "output"),
+                {"rows": rows},
+                None,
+            )
     finally:
         if args.json_out:
             from _common import machine

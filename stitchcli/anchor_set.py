@@ -98,6 +98,7 @@ def load_anchor_set(path: Path) -> AnchorSet:
                 text_column=meta.get("text_column", "text"),
                 label_column=meta.get("label_column", "label"),
                 image_column=meta.get("image_column", "image"),
+                streaming=meta.get("streaming") == "true",
             ),
             label_names=json.loads(meta.get("label_names", "[]")),
         )

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Fingerprints remembered by tests stay out of the user's cache.
+os.environ["STITCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="stitch-cache-")
 
 WORDS = ("the a movie film was is great good bad awful boring fun loved hated plot actor "
          "story not very really quite music scene ending cast script").split()

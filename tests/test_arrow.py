@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stitchcli import store
-from stitchcli.data import load_dataset
+from stitchcli.data import ReadOptions, load_dataset
 
 from conftest import TEXTS
 from helpers import assert_one_line_error, run_cli
@@ -73,3 +73,58 @@ def test_missing_column_is_one_line(tmp_path):
     pq.write_table(pa.table({"review": ["a"], "label": ["x"]}), tmp_path / "d.parquet")
     result = run_cli("anchors", "--dataset", tmp_path / "d.parquet", "--num", 1, "--out", tmp_path / "a.safetensors")
     assert_one_line_error(result, "neither a 'text' nor an 'image' column")
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    """The hub's Parquet conversion of ``org/reviews`` laid out on a local filesystem."""
+    from fsspec.implementations.dirfs import DirFileSystem
+    from fsspec.implementations.local import LocalFileSystem
+
+    from stitchcli.data import hub
+
+    root = tmp_path / "hub"
+    split = root / "datasets" / "org" / "reviews@refs%2Fconvert%2Fparquet" / "default" / "train"
+    split.mkdir(parents=True)
+    pq.write_table(table(TEXTS[:5]), split / "0000.parquet", row_group_size=2)
+    pq.write_table(table(TEXTS[5:]), split / "0001.parquet", row_group_size=3)
+    opened = []
+
+    class Recording(DirFileSystem):
+        def open(self, path, *args, **kwargs):
+            opened.append(path)
+            return super().open(path, *args, **kwargs)
+
+    monkeypatch.setattr(hub, "_hub_filesystem", lambda: Recording(path=str(root), fs=LocalFileSystem()))
+    return {"split": split, "opened": opened}
+
+
+def test_hub_streaming_reads_the_parquet_conversion_like_the_csv(fake_hub, tiny_bert, text_csv, tmp_path):
+    streamed = load_dataset("hf:org/reviews", ReadOptions(streaming=True))
+    csv = load_dataset(str(text_csv))
+    assert streamed.labels == csv.labels and [streamed.sample(i) for i in (11, 0, 5)] == [
+        csv.sample(i) for i in (11, 0, 5)]
+    assert set(fake_hub["opened"]) == {f"datasets/org/reviews@refs%2Fconvert%2Fparquet/default/train/000{i}.parquet"
+                                       for i in (0, 1)}
+    assert load_dataset("hf:org/reviews", ReadOptions(streaming=True)).fingerprint == streamed.fingerprint
+    anchors, out = tmp_path / "anchors.safetensors", tmp_path / "emb.safetensors"
+    assert run_cli("anchors", "-q", "--dataset", "hf:org/reviews", "--streaming", "--num", 4,
+                   "--out", anchors).exit_code == 0
+    assert store.load_metadata_checked(anchors)["streaming"] == "true"
+    result = run_cli("embed", "-q", "--encoder", f"hf:{tiny_bert}", "--dataset", "hf:org/reviews", "--streaming",
+                     "--anchors", anchors, "--limit", 9, "--out", out)  # anchors beyond row 9 read from the hub too
+    assert result.exit_code == 0, result.stderr
+    whole = tmp_path / "csv.safetensors"
+    assert run_cli("embed", "-q", "--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--limit", 9,
+                   "--out", whole).exit_code == 0
+    assert torch.allclose(store.load(out).tensors["embeddings"], store.load(whole).tensors["embeddings"], atol=1e-6)
+    assert store.load(out).tensors["relative"].shape == (9, 4)
+
+
+def test_hub_streaming_refusals(fake_hub, text_csv):
+    assert_one_line_error(run_cli("embed", "--encoder", "hf:x", "--dataset", text_csv, "--streaming",
+                                  "--out", "e.safetensors"), "--streaming is for hf:", exit_code=2)
+    from stitchcli.errors import StitchError
+
+    with pytest.raises(StitchError, match="no Parquet files for config 'default' split 'test'"):
+        load_dataset("hf:org/reviews", ReadOptions(split="test", streaming=True))

@@ -142,3 +142,37 @@ def test_fuzzed_npz_and_idx_files_never_crash(tmp_path):
     write_idx(tmp_path / "src", images)
     _never_a_traceback(lambda p: load_dataset(str(p)), tmp_path / "x-images-idx3-ubyte",
                        (tmp_path / "src").read_bytes(), seed=3)
+
+
+def test_folder_fingerprints_are_remembered_until_a_file_changes(image_folder, tmp_path, monkeypatch):
+    import os
+    import shutil
+    from pathlib import Path
+
+    from stitchcli.data import fingerprint_cache
+
+    root = tmp_path / "pets"
+    shutil.copytree(image_folder, root)
+    monkeypatch.setenv("STITCH_CACHE_DIR", str(tmp_path / "cache"))
+    reads = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.append(self), real(self))[1])
+    first = load_dataset(str(root)).fingerprint
+    assert len(reads) == 9
+    # Files written a moment ago are not trusted yet: a write in the same clock tick would not show.
+    assert load_dataset(str(root)).fingerprint == first and len(reads) == 18
+    monkeypatch.setattr(fingerprint_cache, "RACY_SECONDS", -1.0)
+    load_dataset(str(root))
+    reads.clear()
+    assert load_dataset(str(root)).fingerprint == first and reads == []  # remembered: nothing read
+    # Same size, same mtime, other bytes: the ctime still changes, so it is hashed again.
+    target = sorted(root.rglob("*.png"))[0]
+    info = target.stat()
+    data = bytearray(target.read_bytes())
+    data[-20] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert load_dataset(str(root)).fingerprint != first
+    # A read-only or broken cache only costs the hashing.
+    monkeypatch.setenv("STITCH_CACHE_DIR", str(target))  # a file, not a folder
+    assert load_dataset(str(root)).fingerprint != first

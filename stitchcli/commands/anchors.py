@@ -16,6 +16,7 @@ from stitchcli.commands.options import (
     QuietOpt,
     SeedOpt,
     SplitOpt,
+    StreamingOpt,
     TextColumnOpt,
 )
 
@@ -35,6 +36,7 @@ def anchors(
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
     image_column: ImageColumnOpt = "image",
+    streaming: StreamingOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -43,10 +45,11 @@ def anchors(
     from collections import Counter
 
     from stitchcli import store
-    from stitchcli.commands.options import check_dataset_exists
+    from stitchcli.commands.options import check_dataset_exists, check_streaming
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
+    check_streaming(dataset, streaming)
     check_dataset_exists(dataset)
     for path in embeddings or []:
         store.load_metadata_checked(path, kind="embeddings")
@@ -57,7 +60,7 @@ def anchors(
     from stitchcli.data import ReadOptions, load_dataset
 
     get_strategy(strategy)
-    read = ReadOptions(split, text_column, label_column, image_column)
+    read = ReadOptions(split, text_column, label_column, image_column, streaming)
     data = load_dataset(dataset, read)
     anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read)
     save_anchor_set(out, anchor_set, labels, extra)

@@ -17,6 +17,7 @@ from stitchcli.commands.options import (
     QuietOpt,
     SimilarityOpt,
     SplitOpt,
+    StreamingOpt,
     TextColumnOpt,
 )
 
@@ -33,6 +34,7 @@ def embed(
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
     image_column: ImageColumnOpt = "image",
+    streaming: StreamingOpt = False,
     pooling: Annotated[str | None, typer.Option(
         help="mean (masked), cls or pooler. Default for hf: text models mean; vision models what "
         "their family's card uses (cls for ViT/DeiT/DINOv2, pooler for CLIP/SigLIP vision and CNNs). "
@@ -70,7 +72,7 @@ def embed(
 ) -> None:
     """Embed a dataset with an encoder and cache the vectors (+ relative vectors) to safetensors."""
     from stitchcli import store
-    from stitchcli.commands.options import check_dataset_exists
+    from stitchcli.commands.options import check_dataset_exists, check_streaming
     from stitchcli.encoders import parse_spec
 
     # Checked before torch is imported (~2 s): a wrong spec or path fails at once.
@@ -79,6 +81,7 @@ def embed(
     parse_spec(encoder)
     part = parse_shard(shard) if shard is not None else None
     store.check_writable(out)
+    check_streaming(dataset, streaming)
     check_dataset_exists(dataset)
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
@@ -90,7 +93,7 @@ def embed(
 
     meta = run_embed(EmbedRequest(
         encoder=encoder, dataset=dataset, out=out,
-        read=ReadOptions(split, text_column, label_column, image_column),
+        read=ReadOptions(split, text_column, label_column, image_column, streaming),
         encoder_options=EncoderOptions(pooling, max_length, device, dtype, weights,
                                        trust_remote_code),
         batch_size=batch_size, limit=limit, anchors=anchors, similarity=similarity,

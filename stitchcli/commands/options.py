@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from stitchcli.errors import StitchError
+from stitchcli.errors import StitchError, UsageError
 
 DATA = "Dataset"
 OUTPUT = "Output"
 
 DatasetOpt = Annotated[str, typer.Option(
-    "--dataset", "-d", help="CSV/TSV/JSONL file, image folder, .npz, IDX file, or hf:<name>[:<config>].",
+    "--dataset", "-d", help="CSV/TSV/JSONL file, image folder, .npz, IDX file, .parquet file or folder, "
+    "datasets.save_to_disk folder, or hf:<name>[:<config>].",
     rich_help_panel=DATA)]
 SplitOpt = Annotated[str | None, typer.Option(
     help="Split name (hub datasets); for a local file, the name stored in metadata "
@@ -22,6 +23,9 @@ TextColumnOpt = Annotated[str, typer.Option(help="Column holding the text.", ric
 LabelColumnOpt = Annotated[str, typer.Option(help="Column holding the label.", rich_help_panel=DATA)]
 ImageColumnOpt = Annotated[str, typer.Option(
     help="Column holding the image (hub datasets).", rich_help_panel=DATA)]
+StreamingOpt = Annotated[bool, typer.Option(
+    "--streaming", help="hf: datasets: read the hub's Parquet files a row group at a time instead of "
+    "downloading the split first.", rich_help_panel=DATA)]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output .safetensors file.",
                                       rich_help_panel=OUTPUT)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for scripts.",
@@ -42,6 +46,13 @@ TopkPowerOpt = Annotated[float, typer.Option(
 CenterOpt = Annotated[bool, typer.Option(
     "--center/--no-center", help="Subtract the anchors' mean from samples and anchors first.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+
+
+def check_streaming(source: str, streaming: bool) -> None:
+    if streaming and not source.startswith("hf:"):
+        raise UsageError("--streaming is for hf: datasets",
+                         hint="local Parquet files and save_to_disk folders are always read a row group "
+                         "at a time.")
 
 
 def check_dataset_exists(source: str) -> None:

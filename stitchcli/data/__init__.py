@@ -19,13 +19,15 @@ class ReadOptions:
     text_column: str = "text"
     label_column: str = "label"
     image_column: str = "image"
+    streaming: bool = False  # hf: sources: read the hub's Parquet files a row group at a time
 
     def as_metadata(self) -> dict[str, str]:
-        return {
+        columns = {
             "text_column": self.text_column,
             "label_column": self.label_column,
             "image_column": self.image_column,
         }
+        return columns | ({"streaming": "true"} if self.streaming else {})
 
 
 @dataclass

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
+from stitchcli.data.fingerprint_cache import cached_fingerprint
 from stitchcli.errors import StitchError
 
 HASH_BLOCK = 1 << 22
@@ -62,15 +63,17 @@ class _Rows:
     ``CACHED_PARTS`` kept. Arrow (save_to_disk): memory-mapped, so rows are read without copying
     and pages come in as they are touched."""
 
-    def __init__(self, files: list[Path], kind: str) -> None:
+    def __init__(self, files: list, kind: str, open_file=None) -> None:
         pa = _pyarrow()
         self.parts: list[tuple[Path, int, int]] = []  # (file, part index, rows in it)
         self.kind = kind
+        self.open_file = open_file  # for files on an fsspec filesystem (hub streaming)
         self.cache: dict[tuple[Path, int, str], list] = {}
         self.tables: dict[Path, object] = {}
+        self.parquet: dict = {}
         for file in files:
             if kind == "parquet":
-                meta = pa.parquet.ParquetFile(file).metadata
+                meta = self.parquet_file(file).metadata
                 self.parts += [(file, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
             else:
                 batches = pa.ipc.open_stream(pa.memory_map(str(file))).read_all().to_batches()
@@ -83,10 +86,19 @@ class _Rows:
             total += rows
         self.total = total
 
+    def parquet_file(self, file):
+        """The open ``ParquetFile`` (its footer read once; a remote file stays open)."""
+        if file not in self.parquet:
+            source = self.open_file(file) if self.open_file else file
+            self.parquet[file] = _pyarrow().parquet.ParquetFile(source)
+        return self.parquet[file]
+
     def _read(self, file: Path, part: int, column: str) -> list:
         """One Parquet row group's values of ``column``."""
-        pa = _pyarrow()
-        return pa.parquet.ParquetFile(file).read_row_group(part, columns=[column]).column(0).to_pylist()
+        return self.parquet_file(file).read_row_group(part, columns=[column]).column(0).to_pylist()
+
+    def __getstate__(self) -> dict:  # DataLoader workers reopen files themselves
+        return {**self.__dict__, "parquet": {}, "cache": {}}
 
     def column(self, column: str) -> list:
         if self.kind == "arrow":
@@ -139,9 +151,19 @@ def _image(value):
 
 def load_arrow(source: str, options: ReadOptions) -> Dataset:
     files, kind = _files(source)
+    return dataset_from_files(source, files, kind, options,
+                              lambda: cached_fingerprint(kind, files, lambda: _fingerprint(files)))
+
+
+def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions, fingerprint,
+                       open_file=None) -> Dataset:
+    """A dataset over Parquet or Arrow ``files`` (paths, or names that ``open_file`` opens):
+    labels read up front (one column), samples when asked for. ``fingerprint()`` is called only
+    once the columns are known to be right."""
     if not files:
         raise StitchError(f"dataset {source} holds no data files")
-    schema = _schema(files, kind)
+    rows = _Rows(files, kind, open_file)
+    schema = rows.parquet_file(files[0]).schema_arrow if kind == "parquet" else _schema(files, kind)
     columns = schema.names
     if options.label_column not in columns:
         raise StitchError(f"dataset {source} has no column {options.label_column!r} "
@@ -151,7 +173,6 @@ def load_arrow(source: str, options: ReadOptions) -> Dataset:
         raise StitchError(f"dataset {source} has neither a {options.text_column!r} nor an "
                           f"{options.image_column!r} column (columns: {', '.join(columns)})",
                           hint="choose them with --text-column or --image-column.")
-    rows = _Rows(files, kind)
     raw_labels = rows.column(options.label_column)
     names = _class_names(schema, options.label_column)
     if names is not None:
@@ -159,6 +180,7 @@ def load_arrow(source: str, options: ReadOptions) -> Dataset:
     else:
         labels, label_names = encode_labels(raw_labels, source)
     image = sample_column == options.image_column
+
     def read(i: int):
         value = rows.value(i, sample_column)
         return _image(value) if image else value
@@ -166,7 +188,7 @@ def load_arrow(source: str, options: ReadOptions) -> Dataset:
     return Dataset(
         source=source, split=options.split or default_split(source.rstrip("/")),
         modality="image" if image else "text", labels=labels, label_names=label_names,
-        fingerprint=_fingerprint(files), get_sample=read,
+        fingerprint=fingerprint(), get_sample=read,
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
+from stitchcli.data.fingerprint_cache import cached_fingerprint
 from stitchcli.errors import StitchError
 from stitchcli.store import fingerprint
 
@@ -69,16 +70,19 @@ def load_folder(source: str, options: ReadOptions) -> Dataset:
     # Names stay folder names even when they look like numbers ("0".."9").
     names = classes
     lookup = {n: i for i, n in enumerate(names)}
-    parts: list[bytes | str] = []
-    for path in files:
-        parts += [str(path.relative_to(root)), path.read_bytes()]
+    def content() -> str:
+        parts: list[bytes | str] = []
+        for path in files:
+            parts += [str(path.relative_to(root)), path.read_bytes()]
+        return fingerprint(*parts)
+
     return Dataset(
         source=str(root),
         split=options.split or root.name,
         modality="image",
         labels=[lookup[n] for n in raw_labels],
         label_names=names,
-        fingerprint=fingerprint(*parts),
+        fingerprint=cached_fingerprint("image-folder", files, content),
         get_sample=lambda i: _open_image(files[i]),
     )
 
