@@ -219,58 +219,48 @@ def sharded_input(work: Path, n: int, shards: int, dim: int, k: int) -> Path:
     return write_index(out)
 
 
-def sharded_rss(work: Path, n: int, shards: int) -> list[tuple]:
-    index = sharded_input(work, n, shards, 64, 512)
+def sharded_rss(work: Path, sizes: list[int], shards: int) -> list[tuple]:
+    """Peak RSS of train-head and evaluate on sharded inputs of each size: flat in N if bounded."""
     stitch = str(stitch_executable())
-    files = sorted(index.parent.glob("emb-*-of-*.safetensors"))
-    shard_mib = max(f.stat().st_size for f in files) / 2**20
-    whole_mib = sum(f.stat().st_size for f in files) / 2**20
-    floor = measure([sys.executable, "-c", "import torch, stitchcli.rows"])["peak_mib"]
-    rows = [("bare: import torch", "—", f"{floor:.0f}", "—", "—")]
-    commands = {
-        "train-head (prototype)": [
-            "train-head",
-            "-q",
-            "--embeddings",
-            index,
-            "--out",
-            work / "proto.safetensors",
-        ],
-        "train-head (mlp, 1 epoch)": [
-            "train-head",
-            "-q",
-            "--arch",
-            "mlp",
-            "--epochs",
-            "1",
-            "--embeddings",
-            index,
-            "--out",
-            work / "mlp.safetensors",
-        ],
-        "evaluate (prototype head)": [
-            "evaluate",
-            "-q",
-            "--json",
-            "--head",
-            work / "proto.safetensors",
-            "--embeddings",
-            index,
-        ],
-    }
-    for label, argv in commands.items():
-        result = measure([stitch, *argv])
-        above = result["peak_mib"] - floor
-        rows.append(
-            (
-                label,
-                f"{result['seconds']:.1f} s",
-                f"{result['peak_mib']:.0f}",
-                f"{above:.0f}",
-                f"{above / shard_mib:.2f}× a shard, {above / whole_mib:.2f}× the whole",
+    floor = measure([sys.executable, "-c", "import torch, typer, rich, stitchcli.cli, stitchcli.rows"])[
+        "peak_mib"
+    ]
+    rows = [("bare: import torch + the CLI", "—", "—", f"{floor:.0f}", "—", "—")]
+    for n in sizes:
+        index = sharded_input(work / f"n{n}", n, shards, 64, 512)
+        files = sorted(index.parent.glob("emb-*-of-*.safetensors"))
+        shard_mib = max(f.stat().st_size for f in files) / 2**20
+        whole_mib = sum(f.stat().st_size for f in files) / 2**20
+        head = work / f"proto-{n}.safetensors"
+        commands = {
+            "train-head (prototype)": ["train-head", "-q", "--embeddings", index, "--out", head],
+            "train-head (mlp, 1 epoch)": [
+                "train-head",
+                "-q",
+                "--arch",
+                "mlp",
+                "--epochs",
+                "1",
+                "--embeddings",
+                index,
+                "--out",
+                work / f"mlp-{n}.safetensors",
+            ],
+            "evaluate (prototype head)": ["evaluate", "--json", "--head", head, "--embeddings", index],
+        }
+        for label, argv in commands.items():
+            result = measure([stitch, *argv])
+            above = result["peak_mib"] - floor
+            rows.append(
+                (
+                    label,
+                    f"{n:,} rows (shard {shard_mib:.0f} MiB, whole {whole_mib:.0f} MiB)",
+                    f"{result['seconds']:.1f} s",
+                    f"{result['peak_mib']:.0f}",
+                    f"{above:.0f}",
+                    f"{above / shard_mib:.2f}× a shard",
+                )
             )
-        )
-    rows.append(("(input)", f"{shards} shards", f"shard {shard_mib:.0f}", f"whole {whole_mib:.0f}", ""))
     return rows
 
 
@@ -285,26 +275,35 @@ def jpeg_folder(path: Path, n: int) -> Path:
         folder = path / f"class{i % 4}"
         folder.mkdir(parents=True, exist_ok=True)
         base = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
-        image = Image.fromarray(base).resize((480, 480), Image.BICUBIC)
+        image = Image.fromarray(base).resize((800, 800), Image.BICUBIC)
         image.save(folder / f"{i:05d}.jpg", quality=92)
     return path
 
 
 def workers(work: Path, n: int, rounds: int) -> list[tuple]:
+    """--num-workers vs 0: with torch on both cores (workers compete with the model for them), and
+    with the model on one thread (OMP_NUM_THREADS=1), which leaves a core free as a GPU would."""
     import timm
     import torch
     from safetensors.torch import save_file
+
+    from stitchcli import store
 
     folder = jpeg_folder(work / "jpegs", n)
     weights = work / "test_resnet.safetensors"
     torch.manual_seed(0)
     save_file(timm.create_model("test_resnet", pretrained=False).state_dict(), str(weights))
     stitch = str(stitch_executable())
-    times: dict[int, list[float]] = {0: [], 2: []}
-    for _ in range(rounds):
-        for count in times:
-            result = measure(
-                [
+    rows = []
+    for setting, env, counts in (
+        ("torch on 2 threads", {}, (0, 2)),
+        ("model on 1 thread (OMP_NUM_THREADS=1)", {"OMP_NUM_THREADS": "1"}, (0, 1)),
+    ):
+        times: dict[int, list[float]] = {count: [] for count in counts}
+        for _ in range(rounds):
+            for count in counts:
+                out = work / f"img-{count}.safetensors"
+                argv = [
                     stitch,
                     "embed",
                     "-q",
@@ -318,29 +317,24 @@ def workers(work: Path, n: int, rounds: int) -> list[tuple]:
                     "--num-workers",
                     count,
                     "--out",
-                    work / f"img-{count}.safetensors",
+                    out,
                 ]
+                times[count].append(measure(argv, env)["seconds"])
+        outputs = [store.load(work / f"img-{count}.safetensors").tensors["embeddings"] for count in counts]
+        same = torch.equal(outputs[0], outputs[1])
+        best = {count: min(t) for count, t in times.items()}
+        rows += [
+            (
+                setting,
+                f"--num-workers {count}",
+                f"{n / best[count]:.1f} images/s",
+                f"{best[count]:.1f} s (best of {rounds})",
+                f"{best[counts[0]] / best[count]:.2f}×",
+                "identical" if same else "DIFFERENT",
             )
-            times[count].append(result["seconds"])
-    import torch as _torch
-
-    from stitchcli import store
-
-    same = _torch.equal(
-        store.load(work / "img-0.safetensors").tensors["embeddings"],
-        store.load(work / "img-2.safetensors").tensors["embeddings"],
-    )
-    best = {count: min(t) for count, t in times.items()}
-    return [
-        (
-            f"--num-workers {count}",
-            f"{n / best[count]:.1f} images/s",
-            f"{best[count]:.1f} s (best of {rounds})",
-            f"{best[0] / best[count]:.2f}×",
-            "identical" if same else "DIFFERENT",
-        )
-        for count in times
-    ]
+            for count in counts
+        ]
+    return rows
 
 
 def main() -> None:
@@ -370,12 +364,12 @@ def main() -> None:
                 None,
             )
         if "sharded" in only:
-            rows = sharded_rss(args.dir, 100_000 if args.quick else 1_000_000, 8)
+            rows = sharded_rss(args.dir, [10_000, 100_000] if args.quick else [100_000, 1_000_000], 8)
             data["sharded"] = rows
             report(
                 "train-head / evaluate on a sharded input (8 shards)",
                 rows,
-                ("command", "time", "peak RSS MiB", "above floor MiB", "above floor vs input"),
+                ("command", "input", "time", "peak RSS MiB", "above floor MiB", "above floor vs one shard"),
                 {"rows": rows},
                 None,
             )
@@ -385,7 +379,7 @@ def main() -> None:
             report(
                 "stitch embed on JPEGs: DataLoader workers",
                 rows,
-                ("workers", "rate", "time", "speed-up", "output"),
+                ("setting", "workers", "rate", "time", "speed-up", "output"),
                 {"rows": rows},
                 None,
             )
