@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -11,6 +11,7 @@ import torch
 from stitchcli import store
 from stitchcli.data import Dataset, ReadOptions, load_dataset
 from stitchcli.errors import StitchError
+from stitchcli.parallel import AnchorView, absolute, align_views, select_view
 
 
 @dataclass
@@ -26,6 +27,20 @@ class AnchorSet:
     seed: int
     read_options: ReadOptions
     label_names: list[str]
+    # Every form of the anchors (the first is the source above); more with `--parallel`.
+    views: list[AnchorView] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.views:
+            self.views = [AnchorView(self.source, self.split, self.dataset_fingerprint, "?", -1,
+                                     self.read_options, self.indices)]
+
+    def viewed(self, name: str | None, dataset_fingerprint: str, modality: str | None) -> AnchorSet:
+        """This anchor set as read from one of its views (see ``parallel.select_view``): the same
+        set (fingerprint), that view's source, identity and rows."""
+        view = select_view(self.views, self.fingerprint, name, dataset_fingerprint, modality)
+        return replace(self, source=view.source, split=view.split, dataset_fingerprint=view.fingerprint,
+                       read_options=view.read_options, indices=view.indices, views=self.views)
 
     def load_source(self) -> Dataset:
         """Read the anchors' source again and check it is the same content."""
@@ -47,11 +62,6 @@ class AnchorSet:
         return dataset
 
 
-def _absolute(source: str) -> str:
-    """Local sources are recorded as absolute paths, so the anchors work from any folder."""
-    return source if source.startswith("hf:") else str(Path(source).resolve())
-
-
 def _located(source: str, anchors_dir: Path) -> str:
     """A relative source recorded by an older version: relative to the current folder if it is there,
     else to the folder of the anchor file."""
@@ -65,7 +75,9 @@ def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra:
     store.save(
         path,
         "anchors",
-        {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64)},
+        {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64),
+         **({"view_indices": torch.stack([view.indices for view in anchors.views]).to(torch.int64)}
+            if len(anchors.views) > 1 else {})},
         {
             "dataset": anchors.source,
             "split": anchors.split,
@@ -76,6 +88,7 @@ def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra:
             "num_anchors": str(len(anchors.indices)),
             "label_names": anchors.label_names,
             **anchors.read_options.as_metadata(),
+            **({"views": [view.as_json() for view in anchors.views]} if len(anchors.views) > 1 else {}),
             **extra,
         },
     )
@@ -101,6 +114,9 @@ def load_anchor_set(path: Path) -> AnchorSet:
                 streaming=meta.get("streaming") == "true",
             ),
             label_names=json.loads(meta.get("label_names", "[]")),
+            views=[AnchorView.from_json(entry, rows) for entry, rows in zip(
+                json.loads(meta["views"]), file.require("view_indices").long(), strict=True)]
+            if "views" in meta else [],
         )
     except (KeyError, ValueError) as exc:
         raise StitchError(f"anchor file {path} is missing metadata ({exc})") from None
@@ -108,10 +124,11 @@ def load_anchor_set(path: Path) -> AnchorSet:
 
 def choose_anchors(
     dataset: Dataset, k: int, strategy: str, seed: int, embeddings_paths: list[Path],
-    read_options: ReadOptions,
+    read_options: ReadOptions, parallel: list[str] = (), id_column: str | None = None,
 ) -> tuple[AnchorSet, torch.Tensor, dict]:
     """Pick anchors among ``dataset``'s rows; fps, kmeans and aligned look at encoders' embeddings
-    of those rows (every file must embed the same rows of the same source)."""
+    of those rows (every file must embed the same rows of the same source). ``parallel`` sources
+    are other views of the same items (translations, captions), aligned by row or ``id_column``."""
     from stitchcli.anchors import anchor_set_fingerprint, get_strategy, select_anchors
     from stitchcli.rows import open_rows
 
@@ -143,11 +160,16 @@ def choose_anchors(
         extra["embeddings_encoder"] = encoders[0] if len(encoders) == 1 else encoders
     positions = select_anchors(strategy, k, labels, [s for s in spaces if s is not None], seed)
     indices = rows[positions]
+    views = align_views(dataset, indices, list(parallel), read_options, id_column)
+    identity = anchor_set_fingerprint(dataset.fingerprint, indices)
+    if len(views) > 1:  # the same rows with other parallel views are another anchor set
+        identity = store.fingerprint(identity, *(f"{view.fingerprint}:{view.indices.tolist()}"
+                                                 for view in views[1:]))
     anchor_set = AnchorSet(
-        indices=indices, source=_absolute(dataset.source), split=dataset.split,
-        dataset_fingerprint=dataset.fingerprint,
-        fingerprint=anchor_set_fingerprint(dataset.fingerprint, indices),
+        indices=indices, source=absolute(dataset.source), split=dataset.split,
+        dataset_fingerprint=dataset.fingerprint, fingerprint=identity,
         strategy=strategy, seed=seed, read_options=read_options, label_names=dataset.label_names,
+        views=views,
     )
     return anchor_set, labels[positions], extra
 

@@ -34,6 +34,7 @@ class EmbedRequest:
     batch_size: int = 32
     limit: int | None = None
     anchors: Path | None = None
+    anchor_view: str | None = None  # a parallel view of the anchor set (default: that of the dataset)
     similarity: str = "cosine"
     center: bool = defaults.CENTER
     chunk_size: int = 1024
@@ -72,8 +73,12 @@ def _embed_one(request: EmbedRequest) -> dict:
     if request.anchors is not None:
         parse_similarity(request.similarity)
     dataset = load_dataset(request.dataset, request.read)
+    # A two-tower checkpoint (CLIP) embeds with the tower of the data's modality.
+    request = replace(request, encoder_options=replace(request.encoder_options, modality=dataset.modality))
     rows = range(len(dataset) if request.limit is None else min(request.limit, len(dataset)))
     anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
+    if anchor_set is not None:
+        anchor_set = anchor_set.viewed(request.anchor_view, dataset.fingerprint, dataset.modality)
     output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
     shard = request.shard or from_environment()
     if shard is not None:  # this process embeds one contiguous range of the rows, into its own file
@@ -103,6 +108,7 @@ def _embed_one(request: EmbedRequest) -> dict:
         "batch_size": request.batch_size,
         "chunk_size": request.chunk_size,
         "anchors": anchor_set.fingerprint if anchor_set else None,
+        "anchor_view": anchor_set.dataset_fingerprint if anchor_set else None,
     }, sort_keys=True))
     chunks = ChunkStore(partial_dir_for(out), run_key, resume=request.resume)
 
@@ -159,6 +165,7 @@ def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, 
         "rows": num_rows,
         "read": asdict(request.read),
         "anchors": anchor_set.fingerprint if anchor_set else None,
+        "anchor_view": anchor_set.dataset_fingerprint if anchor_set else None,
         "similarity": request.similarity if anchor_set else None,
         "center": request.center if anchor_set else None,
     }, sort_keys=True))

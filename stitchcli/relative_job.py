@@ -16,10 +16,13 @@ BLOCK_ROWS = 65_536
 
 
 def anchor_rows_of(reader: RowReader, anchors) -> torch.Tensor | None:
-    """The anchors' embeddings read from a file that embeds their rows, else None."""
-    if reader.metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint or not reader.has("indices"):
+    """The anchors' embeddings read from a file that embeds their rows (in any of the set's
+    parallel views), else None."""
+    theirs = reader.metadata.get("dataset_fingerprint")
+    if not reader.has("indices") or all(view.fingerprint != theirs for view in anchors.views):
         return None
-    positions = anchor_positions_in(reader.metadata, reader.read("indices"), anchors)
+    view = anchors.viewed(None, theirs, None)
+    positions = anchor_positions_in(reader.metadata, reader.read("indices"), view)
     return None if positions is None else reader.take("embeddings", positions)
 
 

@@ -129,7 +129,7 @@ def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict
 _NUMBERS = ("num_samples", "dim", "num_anchors", "seed", "max_length", "in_dim", "num_classes", "hidden",
             "epochs", "lr", "batch_size", "train_accuracy", "topk", "topk_power")
 _FLAGS = ("center",)
-_JSON = ("label_names", "embeddings_encoder")
+_JSON = ("label_names", "embeddings_encoder", "views")
 
 
 def decoded_metadata(metadata: dict[str, str]) -> dict:

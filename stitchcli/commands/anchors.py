@@ -37,6 +37,13 @@ def anchors(
     label_column: LabelColumnOpt = "label",
     image_column: ImageColumnOpt = "image",
     streaming: StreamingOpt = False,
+    parallel: Annotated[list[str] | None, typer.Option(
+        "--parallel", help="Another view of the same items, row i = row i of --dataset (a translation, "
+        "the images of captions...): every encoder embeds the anchors from the view it reads. "
+        "Repeatable.", rich_help_panel="Parallel anchors")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        help="Align the --parallel views by this column instead of by row (an image folder's id is "
+        "the file name without suffix).", rich_help_panel="Parallel anchors")] = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -46,11 +53,16 @@ def anchors(
 
     from stitchcli import store
     from stitchcli.commands.options import check_dataset_exists, check_streaming
+    from stitchcli.errors import UsageError
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
     check_streaming(dataset, streaming)
     check_dataset_exists(dataset)
+    for view in parallel or []:
+        check_dataset_exists(view)
+    if id_column is not None and not parallel:
+        raise UsageError("--id-column aligns --parallel views; give at least one --parallel source")
     for path in embeddings or []:
         store.load_metadata_checked(path, kind="embeddings")
 
@@ -62,13 +74,15 @@ def anchors(
     get_strategy(strategy)
     read = ReadOptions(split, text_column, label_column, image_column, streaming)
     data = load_dataset(dataset, read)
-    anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read)
+    anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read,
+                                               parallel or [], id_column)
     save_anchor_set(out, anchor_set, labels, extra)
     counts = Counter(data.label_names[i] for i in labels.tolist())
     summary = {
         "anchors": str(out), "num_anchors": len(anchor_set.indices), "strategy": strategy,
         "seed": seed, "dataset": data.source, "anchors_fingerprint": anchor_set.fingerprint,
         "per_class": dict(sorted(counts.items())),
+        "views": [view.as_json() for view in anchor_set.views],
     }
     if json_output:
         typer.echo(json.dumps(summary))
@@ -76,6 +90,8 @@ def anchors(
         log(f"[green]wrote[/] {out}: {summary['num_anchors']} {strategy} anchors from {data.source} "
             f"(anchor set {anchor_set.fingerprint}; per class: "
             + ", ".join(f"{k} {v}" for k, v in summary["per_class"].items()) + ")")
+        for view in anchor_set.views[1:]:
+            log(f"  parallel view: {view.source} ({view.modality}, {view.num_rows} rows)")
 
 
 def register(app: typer.Typer) -> None:

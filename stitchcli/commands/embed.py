@@ -53,6 +53,9 @@ def embed(
         rich_help_panel=MODEL)] = False,
     anchors: Annotated[Path | None, typer.Option(
         help="Anchor set from `stitch anchors`: also store anchor embeddings and relative vectors.")] = None,
+    anchor_view: Annotated[str | None, typer.Option(
+        help="Which of the anchor set's parallel views to embed the anchors from (default: the view "
+        "of --dataset, else the first of its modality).")] = None,
     similarity: SimilarityOpt = "cosine",
     center: CenterOpt = defaults.CENTER,
     chunk_size: Annotated[int, typer.Option(
@@ -96,7 +99,7 @@ def embed(
         read=ReadOptions(split, text_column, label_column, image_column, streaming),
         encoder_options=EncoderOptions(pooling, max_length, device, dtype, weights,
                                        trust_remote_code),
-        batch_size=batch_size, limit=limit, anchors=anchors, similarity=similarity,
+        batch_size=batch_size, limit=limit, anchors=anchors, anchor_view=anchor_view, similarity=similarity,
         center=center, chunk_size=chunk_size, resume=not no_resume, force=force, shard=part,
         num_workers=num_workers, quiet=quiet,
     ))

@@ -41,6 +41,8 @@ class Dataset:
     label_names: list[str]
     fingerprint: str
     get_sample: Callable[[int], Any] = field(repr=False)
+    # Every value of another column (ids that align parallel views); None: the source has none.
+    get_column: Callable[[str], list] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -50,6 +52,12 @@ class Dataset:
 
     def samples(self, indices: Sequence[int]) -> list[Any]:
         return [self.get_sample(int(i)) for i in indices]
+
+    def column(self, name: str) -> list:
+        """Every row's value of column ``name`` (a one-line error if the source has no such column)."""
+        if self.get_column is None:
+            raise StitchError(f"{self.source} has no columns besides its samples and labels")
+        return self.get_column(name)
 
 
 @dataclass

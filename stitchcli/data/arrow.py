@@ -189,7 +189,15 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
         source=source, split=options.split or default_split(source.rstrip("/")),
         modality="image" if image else "text", labels=labels, label_names=label_names,
         fingerprint=fingerprint(), get_sample=read,
+        get_column=lambda name: _checked_column(rows, columns, name),
     )
+
+
+def _checked_column(rows: _Rows, columns: list[str], name: str) -> list:
+    if name not in columns:
+        raise StitchError(f"no column {name!r} (columns: {', '.join(columns)})",
+                          hint="choose one with --id-column.")
+    return rows.column(name)
 
 
 def _matches(source: str) -> bool:

@@ -84,6 +84,7 @@ def load_folder(source: str, options: ReadOptions) -> Dataset:
         label_names=names,
         fingerprint=cached_fingerprint("image-folder", files, content),
         get_sample=lambda i: _open_image(files[i]),
+        get_column=lambda _name: [path.stem for path in files],  # an image's id: its file name
     )
 
 

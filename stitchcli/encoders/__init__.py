@@ -21,6 +21,7 @@ class EncoderOptions:
     dtype: str = "float32"
     weights: Path | None = None
     trust_remote_code: bool = False
+    modality: str | None = None  # the data's ("text"/"image"): which tower of a two-tower model (CLIP)
 
 
 class Encoder(Protocol):

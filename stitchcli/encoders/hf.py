@@ -21,9 +21,11 @@ class HFEncoder:
     """A frozen transformers model with its preprocessing and pooling."""
 
     def __init__(self, target: str, model, preprocess, modality: str, pooling: str,
-                 max_length: int, device: torch.device, dtype: torch.dtype) -> None:
-        self.spec = f"hf:{target}"
+                 max_length: int, device: torch.device, dtype: torch.dtype, tower=None) -> None:
+        # One checkpoint with two towers (CLIP) is two encoders: the spec names the tower.
+        self.spec = f"hf:{target}" + (f"#{modality}" if tower is not None else "")
         self.model = model
+        self.tower = tower  # get_text_features / get_image_features, or None: the model itself
         self.preprocess = preprocess
         self.modality = modality
         self.pooling = pooling
@@ -52,7 +54,9 @@ class HFEncoder:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if "pixel_values" in batch:
             batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
-        outputs = self.model(**batch)
+        if self.tower is not None:  # only what the tower takes (a BERT tokenizer adds token_type_ids)
+            batch = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "pixel_values")}
+        outputs = (self.tower or self.model)(**batch)
         pooled = self._pool(outputs, batch.get("attention_mask"))
         return pooled.float().cpu()
 
@@ -132,8 +136,13 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     with _quiet_transformers():
         model, loading = _from_pretrained(AutoModel, target, "the model", config=config, dtype=dtype,
                                           output_loading_info=True, **remote)
-    vision = getattr(model, "main_input_name", "input_ids") == "pixel_values"
-    pooling = options.pooling or default_pooling(getattr(config, "model_type", None), vision)
+    towers = hasattr(model, "get_text_features") and hasattr(model, "get_image_features")
+    if towers:  # CLIP-style: the tower of the data's modality, its projected (pooler) output
+        vision = options.modality == "image"
+        pooling = options.pooling or "pooler"
+    else:
+        vision = getattr(model, "main_input_name", "input_ids") == "pixel_values"
+        pooling = options.pooling or default_pooling(getattr(config, "model_type", None), vision)
     _check_loaded(target, loading, pooling)
     if options.weights is not None:
         from stitchcli.encoders.weights import load_strict
@@ -154,4 +163,5 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     model_max = getattr(preprocess, "model_max_length", None)
     if isinstance(model_max, int) and 0 < model_max < 1_000_000:
         max_length = min(max_length, model_max)
-    return HFEncoder(target, model, preprocess, modality, pooling, max_length, device, dtype)
+    tower = (model.get_image_features if vision else model.get_text_features) if towers else None
+    return HFEncoder(target, model, preprocess, modality, pooling, max_length, device, dtype, tower)
