@@ -61,7 +61,8 @@ def tiny_bert(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    # from_pretrained reads vocab.txt; transformers 5 ignores a vocab_file argument (every word [UNK])
+    tokenizer = BertTokenizerFast.from_pretrained(str(directory), do_lower_case=True)
     import torch
 
     torch.manual_seed(0)

@@ -53,7 +53,8 @@ def tiny_bert(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", "."] + WORDS + list("abcdefghijklmnopqrstuvwxyz")
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    # from_pretrained reads vocab.txt; transformers 5 ignores a vocab_file argument (every word [UNK])
+    tokenizer = BertTokenizerFast.from_pretrained(str(directory), do_lower_case=True)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=4, intermediate_size=64, max_position_embeddings=128)
     torch.manual_seed(0)

@@ -69,8 +69,8 @@ def languages(tiny_bert, tmp_path):
     exactly as the English one reads English, but in a rotated, rescaled latent space."""
     from stitchcli.encoders import load_encoder
 
-    # Both read their vocabulary from vocab.txt (the fixture's saved fast tokenizer maps every word
-    # to [UNK] under transformers 5); the second one's vocabulary is rot13'd.
+    # Both read their vocabulary from vocab.txt (the saved tokenizer.json has its own copy); the
+    # second one's vocabulary is rot13'd.
     same, other = tmp_path / "en-bert", tmp_path / "rot13-bert"
     for copy in (same, other):
         shutil.copytree(tiny_bert, copy)
@@ -339,7 +339,7 @@ def tiny_clip(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tiny-clip")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", "."] + WORDS
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    BertTokenizerFast(vocab_file=str(directory / "vocab.txt")).save_pretrained(directory)
+    BertTokenizerFast.from_pretrained(str(directory)).save_pretrained(directory)
     config = CLIPConfig(
         text_config={
             "vocab_size": len(vocab),
