@@ -17,6 +17,7 @@ from stitchcli.commands import (
     evaluate,
     info,
     merge,
+    prompts,
     relative,
     run,
     sweep,
@@ -109,6 +110,7 @@ compare.register(app)
 sweep.register(app)
 run.register(app)
 merge.register(app)
+prompts.register(app)
 info.register(app)
 
 

@@ -23,10 +23,16 @@ class FastHelp:
 
     def get_params(self, ctx):  # noqa: ANN001, ANN201 - click's signature
         # Flags take no value: typer 0.29 would print a "<bool>" type beside each of them.
+        # Repeatable options: "<path> …" rather than typer's "<list[Path]>".
         params = super().get_params(ctx)
         for param in params:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
+            elif param.metavar is None and getattr(param, "multiple", False):
+                shown = param.display_type(ctx) if hasattr(param, "display_type") else ""
+                shown = shown or ""
+                inner = shown.removeprefix("<list[").removesuffix("]>")
+                param.metavar = f"<{inner.lower()}> …" if inner != shown else None
         return params
 
     def get_help_option(self, ctx):  # noqa: ANN001, ANN201 - click's signature

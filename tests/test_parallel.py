@@ -391,3 +391,19 @@ def test_a_clip_checkpoint_gives_both_towers(tiny_clip, text_csv, image_folder, 
         image_vector = model.get_image_features(pixel_values=pixels).pooler_output
     assert torch.allclose(texts.tensors["embeddings"][0], text_vector[0], atol=1e-5)
     assert torch.allclose(images.tensors["embeddings"][0], image_vector[0], atol=1e-5)
+
+
+def test_prompts_file_from_a_dataset_or_names(image_folder, tmp_path):
+    out = tmp_path / "prompts.csv"
+    result = run_cli("prompts", "--labels-from", image_folder, "--template", "a photo of a {label}", "--template",
+                     "{label}!", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["text", "label"] and rows[1:3] == [["a photo of a cat", "cat"], ["cat!", "cat"]]
+    assert len(rows) == 1 + 3 * 2
+    assert run_cli("prompts", "--label", "golden_retriever", "--out", out, "-q").exit_code == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[1] == ["a photo of a golden retriever.", "golden_retriever"] and len(rows) == 6
+    assert_one_line_error(run_cli("prompts", "--out", out), "either --labels-from", exit_code=2)
+    assert_one_line_error(run_cli("prompts", "--label", "x", "--template", "no slot", "--out", out),
+                          "has no {label}", exit_code=2)
