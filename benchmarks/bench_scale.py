@@ -117,9 +117,22 @@ def embed_rss(work: Path, sizes: list[int], before: str | None) -> list[tuple]:
                 check=True,
                 capture_output=True,
             )
-        sides.append(
-            (f"stitch embed ({before})", [sys.executable, "-m", "stitchcli"], {"PYTHONPATH": str(tree)})
+        # Not `python -m stitchcli`: that puts the current folder (this checkout) first on sys.path.
+        launcher = f"import sys; sys.path.insert(0, {str(tree)!r}); from stitchcli.cli import main; main()"
+        where = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                launcher.replace(
+                    "from stitchcli.cli import main; main()", "import stitchcli; print(stitchcli.__file__)"
+                ),
+            ],
+            capture_output=True,
+            text=True,
         )
+        if not where.stdout.startswith(str(tree)):
+            raise RuntimeError(f"the older checkout is not what runs: {where.stdout or where.stderr}")
+        sides.append((f"stitch embed ({before})", [sys.executable, "-c", launcher], {}))
     for label, command, env in sides:
         peaks = {}
         for n in sizes:

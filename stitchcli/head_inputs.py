@@ -12,6 +12,9 @@ from stitchcli.relspace.normalize import CHUNK_ROWS
 from stitchcli.rows import RowReader
 
 SPACES = ("relative", "absolute")
+# Trained heads (mlp, linear) visit every row each epoch: inputs up to this size are read into
+# memory once; larger ones are read batch by batch from disk.
+TRAIN_IN_MEMORY_BYTES = 1 << 30
 
 
 class TensorInputs:

@@ -11,7 +11,7 @@ from torch import nn
 from stitchcli.console import progress
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
-from stitchcli.head_inputs import FileInputs, TensorInputs, predictions
+from stitchcli.head_inputs import TRAIN_IN_MEMORY_BYTES, FileInputs, TensorInputs, predictions
 from stitchcli.heads import Head, HeadConfig, build_head
 from stitchcli.metrics import accuracy
 from stitchcli.relspace import RelativeTransform
@@ -47,7 +47,8 @@ def check_options(request: TrainRequest) -> None:
 def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainRequest) -> nn.Module:
     """A head module fitted to ``inputs`` (``FileInputs``, ``TensorInputs`` or a tensor) and ``labels``:
     in closed form if it has ``fit_blocks`` (a block at a time) or ``fit`` (all rows at once), else
-    by Adam on shuffled batches read as they are needed."""
+    by Adam on shuffled batches: from memory for inputs up to ``TRAIN_IN_MEMORY_BYTES``, read from
+    disk batch by batch beyond (the same values either way)."""
     if isinstance(inputs, torch.Tensor):
         inputs = TensorInputs(inputs)
     torch.manual_seed(request.seed)
@@ -58,6 +59,8 @@ def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainR
     if hasattr(module, "fit"):
         module.fit(inputs.all(), labels)
         return module.eval()
+    if isinstance(inputs, FileInputs) and inputs.num_rows * inputs.dim * 4 <= TRAIN_IN_MEMORY_BYTES:
+        inputs = TensorInputs(inputs.all())  # read once: every epoch visits every row
     optimiser = torch.optim.Adam(module.parameters(), lr=request.lr,
                                  weight_decay=request.weight_decay)
     loss_fn = nn.CrossEntropyLoss()

@@ -170,3 +170,22 @@ def test_relative_streams_the_same_vectors_as_the_whole_projection(tmp_path):
     assert torch.allclose(written.tensors["relative"], expected, atol=1e-6)
     assert torch.equal(written.tensors["embeddings"], tensors["embeddings"])
     assert written.metadata["similarity"] == "cosine+euclidean" and written.metadata["center"] == "false"
+
+
+def test_trained_heads_read_batches_from_disk_beyond_the_memory_budget(tmp_path, monkeypatch):
+    from stitchcli import head_inputs, training
+
+    tensors = sample(n=60)
+    index = sharded(tmp_path, tensors, 3)
+    heads, taken, real = [], [], head_inputs.FileInputs.take
+    monkeypatch.setattr(head_inputs.FileInputs, "take", lambda self, p: (taken.append(len(p)), real(self, p))[1])
+    for budget in (1 << 30, 0):  # in memory, then batch by batch from disk
+        monkeypatch.setattr(training, "TRAIN_IN_MEMORY_BYTES", budget)
+        taken.clear()
+        out = tmp_path / f"h{budget}.safetensors"
+        result = run_cli("train-head", "-q", "--arch", "mlp", "--epochs", 2, "--embeddings", index, "--out", out)
+        assert result.exit_code == 0, result.stderr
+        heads.append(store.load(out))
+        assert bool(taken) == (budget == 0)
+    for name, tensor in heads[0].tensors.items():
+        assert torch.equal(tensor, heads[1].tensors[name]), name

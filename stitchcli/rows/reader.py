@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ TORCH_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat
                 "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Part:
     """One file of the whole: its rows ``start .. stop`` and where its tensors' bytes begin."""
 
@@ -30,6 +31,17 @@ class _Part:
     stop: int
     tensors: dict[str, TensorSpec]
     data_offset: int
+    _fd: int | None = None
+
+    def fd(self) -> int:
+        """The file, opened once (training reads a few rows per step from every shard)."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        return self._fd
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
 
 
 class RowReader:
@@ -145,14 +157,12 @@ def _read_rows(part: _Part, name: str, start: int, stop: int | None) -> torch.Te
     out = torch.empty((rows, *shape[1:]) if shape else (), dtype=dtype)
     if out.numel():
         view = memoryview(out.view(-1).view(torch.uint8).numpy())
-        with part.path.open("rb", buffering=0) as handle:
-            handle.seek(part.data_offset + spec.start + start * row_bytes)
-            filled = 0
-            while filled < len(view):
-                got = handle.readinto(view[filled:])
-                if not got:
-                    raise StitchError(f"{part.path} ended early (truncated while being read?)")
-                filled += got
+        offset, filled = part.data_offset + spec.start + start * row_bytes, 0
+        while filled < len(view):
+            got = os.preadv(part.fd(), [view[filled:]], offset + filled)
+            if not got:
+                raise StitchError(f"{part.path} ended early (truncated while being read?)")
+            filled += got
     return out if shape else out.reshape(())
 
 
