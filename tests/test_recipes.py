@@ -12,7 +12,7 @@ import typer
 from stitchcli.cli import app
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-SCRIPTS = ["paper-text.sh", "paper-vision.sh", "quickstart.sh", "test.sh"]
+SCRIPTS = ["paper-text.sh", "paper-vision.sh", "quickstart.sh", "test.sh", "hard-pairs.sh", "cross-lingual.sh"]
 
 
 def stitch_calls(script: Path) -> list[tuple[str, list[str]]]:
@@ -37,7 +37,8 @@ def test_recipe_parses(name):
     subprocess.run(["bash", "-n", str(RECIPES / name)], check=True)
 
 
-@pytest.mark.parametrize("name", ["paper-text.sh", "paper-vision.sh", "quickstart.sh"])
+@pytest.mark.parametrize("name", ["paper-text.sh", "paper-vision.sh", "quickstart.sh", "hard-pairs.sh",
+                                  "cross-lingual.sh"])
 def test_recipe_uses_only_existing_commands_and_options(name):
     calls = stitch_calls(RECIPES / name)
     assert calls, "no stitch calls found"
