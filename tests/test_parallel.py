@@ -172,80 +172,26 @@ def test_views_aligned_by_an_id_column(languages):
 
 
 def test_parallel_refusals(languages):
-    d = languages["dir"]
+    d, en, xx = languages["dir"], languages["en"], languages["xx"]
+    out = ("--num", 4, "--out", d / "a.safetensors")
     short = write_csv(d / "short.csv", [(rot13(t), lab) for t, lab in TEXTS[:-1]])
-    assert_one_line_error(
-        run_cli(
-            "anchors",
-            "--dataset",
-            languages["en"],
-            "--parallel",
-            short,
-            "--num",
-            4,
-            "--out",
-            d / "a.safetensors",
-        ),
-        "has 11 rows but",
-    )
-    assert_one_line_error(
-        run_cli(
-            "anchors",
-            "--dataset",
-            languages["en"],
-            "--id-column",
-            "id",
-            "--num",
-            4,
-            "--out",
-            d / "a.safetensors",
-        ),
-        "--id-column aligns",
-        exit_code=2,
-    )
-    assert_one_line_error(
-        run_cli(
-            "anchors",
-            "--dataset",
-            languages["en"],
-            "--parallel",
-            languages["xx"],
-            "--id-column",
-            "nope",
-            "--num",
-            4,
-            "--out",
-            d / "a.safetensors",
-        ),
-        "no id column 'nope'",
-    )
-    anchors(d / "a.safetensors", languages["en"], "--parallel", languages["xx"])
-    result = run_cli(
-        "embed",
-        "--encoder",
-        languages["en_encoder"],
-        "--dataset",
-        languages["en"],
-        "--anchors",
-        d / "a.safetensors",
-        "--anchor-view",
-        short,
-        "--out",
-        d / "e.safetensors",
-    )
+    assert_one_line_error(run_cli("anchors", "--dataset", en, "--parallel", short, *out), "has 11 rows but")
+    assert_one_line_error(run_cli("anchors", "--dataset", en, "--id-column", "id", *out), "--id-column aligns",
+                          exit_code=2)
+    assert_one_line_error(run_cli("anchors", "--dataset", en, "--parallel", xx, "--id-column", "nope", *out),
+                          "no id column 'nope'")
+    anchors(d / "a.safetensors", en, "--parallel", xx)
+    result = run_cli("embed", "--encoder", languages["en_encoder"], "--dataset", en, "--anchors", d / "a.safetensors",
+                     "--anchor-view", short, "--out", d / "e.safetensors")
     assert_one_line_error(result, "is not a view of anchor set")
-    assert str(languages["xx"]) in result.stderr
+    assert str(xx) in result.stderr
     # A head refuses relative vectors built on another anchor set (even of the same rows).
-    anchors(d / "plain.safetensors", languages["en"])
-    embed(languages["en_encoder"], languages["en"], d / "plain.emb", "--anchors", d / "plain.safetensors")
-    embed(languages["en_encoder"], languages["en"], d / "par.emb", "--anchors", d / "a.safetensors")
-    assert (
-        run_cli("train-head", "-q", "--embeddings", d / "par.emb", "--out", d / "h.safetensors").exit_code
-        == 0
-    )
-    assert_one_line_error(
-        run_cli("evaluate", "--head", d / "h.safetensors", "--embeddings", d / "plain.emb"), "anchor set"
-    )
+    anchors(d / "plain.safetensors", en)
+    embed(languages["en_encoder"], en, d / "plain.emb", "--anchors", d / "plain.safetensors")
+    embed(languages["en_encoder"], en, d / "par.emb", "--anchors", d / "a.safetensors")
+    assert run_cli("train-head", "-q", "--embeddings", d / "par.emb", "--out", d / "h.safetensors").exit_code == 0
+    assert_one_line_error(run_cli("evaluate", "--head", d / "h.safetensors", "--embeddings", d / "plain.emb"),
+                          "anchor set")
 
 
 def test_a_prompt_prototype_head_classifies_images_through_caption_anchors(tiny_bert, tmp_path):
