@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from stitchcli import store
 from stitchcli.errors import IncompatibleError
 from stitchcli.head_inputs import FileInputs
 from stitchcli.relspace import RelativeTransform
-from stitchcli.rows import open_rows
+from stitchcli.rows import RowReader
 
 CHUNK_ROWS = 4096
 
@@ -72,24 +71,41 @@ def space_metrics(x: torch.Tensor, y: torch.Tensor, k: int) -> dict:
     }
 
 
-def compare_files(a: store.StitchFile, b: store.StitchFile, k: int, normalize: str = "file") -> dict:
-    """Metrics for the absolute embeddings and the relative vectors of the same samples; with
-    ``normalize`` other than none, also for the relative vectors as a head of that setting reads them.
+def sample_positions(n: int, max_samples: int | None, seed: int = 0) -> torch.Tensor:
+    """All rows, or a seeded sample of ``max_samples`` of them (in file order)."""
+    if max_samples is None or n <= max_samples:
+        return torch.arange(n)
+    chosen = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_samples]
+    return chosen.sort().values
 
-    Raw relative vectors of all samples share a large common component (every sample is similar to
-    every anchor to some degree), which hides their differences from nearest-neighbour metrics;
-    per-anchor standardisation removes it."""
-    if not a.same_rows(b):
+
+def compare_files(a: RowReader, b: RowReader, k: int, normalize: str = "file",
+                  max_samples: int | None = None) -> dict:
+    """Metrics for the absolute embeddings and the relative vectors of the same samples; with
+    ``normalize`` other than none, also for the relative vectors as a head of that setting reads them
+    (standardised with the statistics of each whole file).
+
+    Neighbour metrics compare every pair of samples, so at most ``max_samples`` rows (a seeded
+    sample, the same rows of both files) are read. Raw relative vectors of all samples share a large
+    common component (every sample is similar to every anchor to some degree), which hides their
+    differences from nearest-neighbour metrics; per-anchor standardisation removes it."""
+    for file in (a, b):
+        file.check("indices")
+    if a.metadata.get("dataset_fingerprint") != b.metadata.get("dataset_fingerprint") or not torch.equal(
+            a.read("indices"), b.read("indices")):
         raise IncompatibleError(
             f"{a.path} and {b.path} do not hold the same samples (other source or rows)",
             hint="embed the same dataset (and --limit) with both encoders.",
         )
-    n = len(a.require("indices"))
+    rows = sample_positions(a.num_rows, max_samples)
+    n = len(rows)
     if not 1 <= k < n:
         raise IncompatibleError(f"--k must be between 1 and {n - 1} for {n} samples, got {k}")
-    result = {"absolute": space_metrics(a.require("embeddings"), b.require("embeddings"), k),
+    result = {"absolute": space_metrics(a.take("embeddings", rows), b.take("embeddings", rows), k),
               "relative": dict.fromkeys(("cka", "cosine", "jaccard", "mrr")), "k": k, "num_samples": n}
-    if "relative" in a.tensors and "relative" in b.tensors:
+    if n < a.num_rows:
+        result["sampled_from"] = a.num_rows
+    if a.has("relative") and b.has("relative"):
         for key in ("anchors_fingerprint", "similarity", "center"):
             if a.metadata.get(key) != b.metadata.get(key):
                 raise IncompatibleError(
@@ -97,9 +113,9 @@ def compare_files(a: store.StitchFile, b: store.StitchFile, k: int, normalize: s
                     f"({a.metadata.get(key)} vs {b.metadata.get(key)})",
                     hint="embed both with the same --anchors and --similarity.",
                 )
-        result["relative"] = space_metrics(a.tensors["relative"], b.tensors["relative"], k)
+        result["relative"] = space_metrics(a.take("relative", rows), b.take("relative", rows), k)
         if normalize != "none":
             transform = RelativeTransform(normalize).check()
-            inputs = [FileInputs(open_rows(file.path), "relative", transform).all() for file in (a, b)]
+            inputs = [FileInputs(file, "relative", transform).take(rows) for file in (a, b)]
             result["relative_normalized"] = {**space_metrics(*inputs, k), "normalize": normalize}
     return result

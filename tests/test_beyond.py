@@ -39,6 +39,27 @@ def test_compare_other_width_has_null_absolute_cosine(world):
     assert "metric" in ok("compare", world["files"]["testA"], world["files"]["testC"])
 
 
+def test_compare_reads_a_seeded_sample_of_large_files(world):
+    from stitchcli.compare import compare_files, sample_positions
+    from stitchcli.head_inputs import FileInputs
+    from stitchcli.relspace import RelativeTransform
+    from stitchcli.rows import open_rows
+
+    files = world["files"]
+    report = json.loads(ok("compare", files["testA"], files["testB"], "--json", "--k", 5, "--max-samples", 50))
+    assert report["num_samples"] == 50 and report["sampled_from"] == 200
+    assert "50 samples of 200" in ok("compare", files["testA"], files["testB"], "--k", 5, "--max-samples", 50)
+    rows = sample_positions(200, 50)
+    assert len(rows.unique()) == 50 and torch.equal(rows, sample_positions(200, 50))  # seeded, no repeats
+    # The normalised vectors are standardised with the whole files' statistics, then sampled.
+    a, b = open_rows(files["testA"]), open_rows(files["testB"])
+    whole = FileInputs(a, "relative", RelativeTransform("file")).all()
+    assert torch.equal(FileInputs(a, "relative", RelativeTransform("file")).take(rows), whole[rows])
+    assert compare_files(a, b, 5, "file", 50) == report
+    assert_one_line_error(run_cli("compare", files["testA"], files["testB"], "--max-samples", 1),
+                          "--max-samples", exit_code=2)
+
+
 def test_compare_refuses_other_samples(world):
     assert_one_line_error(run_cli("compare", world["files"]["testA"], world["files"]["trainB"]),
                           "same samples")

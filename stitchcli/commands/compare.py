@@ -17,6 +17,9 @@ def compare(
     normalize: Annotated[str, typer.Option(
         help="Also the relative vectors after this per-anchor standardisation (file, anchors), as "
         "a head reads them; none leaves that column out.")] = "file",
+    max_samples: Annotated[int, typer.Option(
+        help="Neighbour metrics compare every pair of samples: use at most this many (a seeded "
+        "sample, the same rows of both files).")] = 10_000,
     json_output: JsonOpt = False,
 ) -> None:
     """Compare two encoders on the same samples: CKA, paired cosine, neighbour Jaccard, MRR."""
@@ -31,16 +34,21 @@ def compare(
 
     from stitchcli.compare import compare_files
     from stitchcli.console import log, stdout
+    from stitchcli.errors import UsageError
+    from stitchcli.rows import open_rows
 
-    a, b = store.load(first, kind="embeddings"), store.load(second, kind="embeddings")
-    result = compare_files(a, b, k, normalize)
+    if max_samples < 2:
+        raise UsageError(f"--max-samples must be at least 2, got {max_samples}")
+    a, b = open_rows(first), open_rows(second)
+    result = compare_files(a, b, k, normalize, max_samples)
     if result["relative"]["cka"] is None:
         log("[yellow]no relative vectors in both files: embed them with the same --anchors[/]")
     if json_output:
         typer.echo(json.dumps(result, indent=2))
         return
+    sampled = f" of {result['sampled_from']}" if "sampled_from" in result else ""
     table = Table(title=f"{a.metadata.get('encoder')} vs {b.metadata.get('encoder')} "
-                  f"({result['num_samples']} samples)")
+                  f"({result['num_samples']} samples{sampled})")
     table.add_column("metric")
     table.add_column("absolute", justify="right")
     table.add_column("relative", justify="right")
