@@ -128,3 +128,22 @@ def test_hub_streaming_refusals(fake_hub, text_csv):
 
     with pytest.raises(StitchError, match="no Parquet files for config 'default' split 'test'"):
         load_dataset("hf:org/reviews", ReadOptions(split="test", streaming=True))
+
+
+def test_forked_workers_reopen_parquet_files(tmp_path):
+    import os
+
+    pq.write_table(table(), tmp_path / "one.parquet", row_group_size=5)
+    data = load_dataset(str(tmp_path / "one.parquet"))
+    assert data.sample(11) == TEXTS[11][0]  # the parent opened the file and cached a row group
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child starts with nothing open, and reads the same rows
+        from stitchcli.data import arrow
+
+        state = all(not rows.parquet and not rows.cache for rows in list(arrow._OPEN))
+        os.write(write, json.dumps([state, data.sample(11), data.sample(0)]).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert json.loads(os.read(read, 10_000)) == [True, TEXTS[11][0], TEXTS[0][0]]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import weakref
 from pathlib import Path
 
 from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
@@ -55,6 +57,10 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # every _Rows, so forked workers reopen their files
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: [rows.forget_open_files() for rows in list(_OPEN)])
+
 CACHED_PARTS = 4  # row groups kept decoded: a chunk of rows can straddle two, DataLoader workers read ahead
 
 
@@ -71,6 +77,7 @@ class _Rows:
         self.cache: dict[tuple[Path, int, str], list] = {}
         self.tables: dict[Path, object] = {}
         self.parquet: dict = {}
+        _OPEN.add(self)
         for file in files:
             if kind == "parquet":
                 meta = self.parquet_file(file).metadata
@@ -99,6 +106,11 @@ class _Rows:
 
     def __getstate__(self) -> dict:  # DataLoader workers reopen files themselves
         return {**self.__dict__, "parquet": {}, "cache": {}}
+
+    def forget_open_files(self) -> None:
+        """Drop open files: a forked DataLoader worker must not share the parent's (an fsspec HTTP
+        file of `hf: --streaming` holds a session and threads that do not survive a fork)."""
+        self.parquet, self.cache = {}, {}
 
     def column(self, column: str) -> list:
         if self.kind == "arrow":
