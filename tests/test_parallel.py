@@ -184,6 +184,8 @@ def test_parallel_refusals(languages):
     result = run_cli("embed", "--encoder", languages["en_encoder"], "--dataset", en, "--anchors", d / "a.safetensors",
                      "--anchor-view", short, "--out", d / "e.safetensors")
     assert_one_line_error(result, "is not a view of anchor set")
+    alone = run_cli("embed", "--encoder", "hf:x", "--dataset", en, "--anchor-view", xx, "--out", d / "e.safetensors")
+    assert_one_line_error(alone, "give --anchors too", exit_code=2)
     assert str(xx) in result.stderr
     # A head refuses relative vectors built on another anchor set (even of the same rows).
     anchors(d / "plain.safetensors", en)

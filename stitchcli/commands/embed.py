@@ -85,6 +85,10 @@ def embed(
     part = parse_shard(shard) if shard is not None else None
     store.check_writable(out)
     check_streaming(dataset, streaming)
+    if anchor_view is not None and anchors is None:
+        from stitchcli.errors import UsageError
+
+        raise UsageError("--anchor-view picks a view of --anchors; give --anchors too")
     check_dataset_exists(dataset)
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
