@@ -352,9 +352,8 @@ def workers(work: Path, n: int, rounds: int) -> list[tuple]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--only", choices=("embed", "sharded", "workers"), action="append")
     parser.add_argument("--quick", action="store_true", help="20k/200k texts, 100k rows, 200 images")
     parser.add_argument("--before", help="also run this older commit's stitch embed (git worktree)")
@@ -364,39 +363,25 @@ def main() -> None:
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     only = args.only or ["embed", "sharded", "workers"]
+    quick = args.quick
+    texts, rows = ([20_000, 200_000], [10_000, 100_000]) if quick else ([200_000, 2_000_000], [100_000, 1_000_000])
+    sections = {  # name: (run, title, header)
+        "embed": (lambda: embed_rss(args.dir, texts, args.before),
+                  "stitch embed: peak RSS vs N (tiny BERT, 256 anchors, Parquet)",
+                  ("run", "texts", "rate", "peak RSS MiB", "vs smallest")),
+        "sharded": (lambda: sharded_rss(args.dir, rows, 8),
+                    "train-head / evaluate on a sharded input (8 shards)",
+                    ("command", "input", "time", "peak RSS MiB", "above floor MiB", "vs one shard")),
+        "workers": (lambda: workers(args.dir, 200 if quick else 1000, 2),
+                    "stitch embed on JPEGs: DataLoader workers",
+                    ("setting", "workers", "rate", "time", "speed-up", "output")),
+    }
     data = {}
     try:
-        if "embed" in only:
-            sizes = [20_000, 200_000] if args.quick else [200_000, 2_000_000]
-            rows = embed_rss(args.dir, sizes, args.before)
-            data["embed"] = rows
-            report(
-                "stitch embed: peak RSS vs N (tiny BERT, 256 anchors, Parquet)",
-                rows,
-                ("run", "texts", "rate", "peak RSS MiB", "vs smallest"),
-                {"rows": rows},
-                None,
-            )
-        if "sharded" in only:
-            rows = sharded_rss(args.dir, [10_000, 100_000] if args.quick else [100_000, 1_000_000], 8)
-            data["sharded"] = rows
-            report(
-                "train-head / evaluate on a sharded input (8 shards)",
-                rows,
-                ("command", "input", "time", "peak RSS MiB", "above floor MiB", "above floor vs one shard"),
-                {"rows": rows},
-                None,
-            )
-        if "workers" in only:
-            rows = workers(args.dir, 200 if args.quick else 1000, 2)
-            data["workers"] = rows
-            report(
-                "stitch embed on JPEGs: DataLoader workers",
-                rows,
-                ("setting", "workers", "rate", "time", "speed-up", "output"),
-                {"rows": rows},
-                None,
-            )
+        for name in only:
+            run, title, header = sections[name]
+            data[name] = run()
+            report(title, data[name], header, {"rows": data[name]}, None)
     finally:
         if args.json_out:
             from _common import machine
