@@ -364,7 +364,8 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     only = args.only or ["embed", "sharded", "workers"]
     quick = args.quick
-    texts, rows = ([20_000, 200_000], [10_000, 100_000]) if quick else ([200_000, 2_000_000], [100_000, 1_000_000])
+    texts = [20_000, 200_000] if quick else [200_000, 2_000_000]
+    rows = [10_000, 100_000] if quick else [100_000, 1_000_000]
     sections = {  # name: (run, title, header)
         "embed": (lambda: embed_rss(args.dir, texts, args.before),
                   "stitch embed: peak RSS vs N (tiny BERT, 256 anchors, Parquet)",
