@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from stitchcli.relspace import parse_similarity, relative_projection
+from stitchcli.relspace import RelativeProjector
 from stitchcli.rows import RowWriter
 
 
@@ -33,10 +33,10 @@ def write_embeddings(out: Path, chunks, spans: list[range], rows: Sequence[int],
     n = len(rows)
     columns = {"embeddings": (torch.float32, (n, dim)), "labels": (torch.int64, (n,)),
                "indices": (torch.int64, (n,))}
-    if anchors is not None:
-        width = len(parse_similarity(similarity)) * len(anchors)
+    project = RelativeProjector(anchors, similarity, center) if anchors is not None else None
+    if project is not None:
         columns |= {"anchor_embeddings": (torch.float32, tuple(anchors.shape)),
-                    "relative": (torch.float32, (n, width))}
+                    "relative": (torch.float32, (n, project.width))}
     with RowWriter(out, "embeddings", columns, metadata) as writer:
         for index, span in enumerate(spans):
             vectors = chunks.load("data", index)
@@ -44,8 +44,7 @@ def write_embeddings(out: Path, chunks, spans: list[range], rows: Sequence[int],
             numbers = [rows[p] for p in span]
             writer.write("labels", span.start, torch.tensor([labels[r] for r in numbers], dtype=torch.int64))
             writer.write("indices", span.start, torch.tensor(numbers, dtype=torch.int64))
-            if anchors is not None:
-                relative = relative_projection(vectors, anchors, similarity, center)
-                writer.write("relative", span.start, relative)
-        if anchors is not None:
+            if project is not None:
+                writer.write("relative", span.start, project(vectors))
+        if project is not None:
             writer.write("anchor_embeddings", 0, anchors)

@@ -9,7 +9,7 @@ import torch
 from stitchcli.anchor_set import anchor_positions_in, load_anchor_set
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
-from stitchcli.relspace import parse_similarity, relative_projection
+from stitchcli.relspace import RelativeProjector, parse_similarity
 from stitchcli.rows import RowReader, RowWriter, copy_rows, open_rows
 
 BLOCK_ROWS = 65_536
@@ -54,18 +54,17 @@ def recompute_relative(embeddings: Path, anchors_path: Path, similarity: str, ce
         )
     metadata = {k: v for k, v in reader.metadata.items() if k not in ("format", "kind", "stitchcli_version")}
     metadata.update(relative_metadata(anchors.fingerprint, similarity, center, len(anchors.indices)))
-    n = reader.num_rows
-    width = len(parse_similarity(similarity)) * len(anchor_embeddings)
+    project = RelativeProjector(anchor_embeddings, similarity, center)
     kept = [name for name in ("embeddings", "labels", "indices") if reader.has(name)]
     columns = {name: (torch.float32 if name == "embeddings" else torch.int64, reader.shape(name))
                for name in kept}
     columns |= {"anchor_embeddings": (torch.float32, tuple(anchor_embeddings.shape)),
-                "relative": (torch.float32, (n, width))}
+                "relative": (torch.float32, (reader.num_rows, project.width))}
     # Everything is read before the rename, so rewriting the input in place is safe.
     with RowWriter(out, "embeddings", columns, metadata) as writer:
         copy_rows(reader, writer, [name for name in kept if name != "embeddings"], block_rows)
         for start, block in reader.blocks("embeddings", block_rows):
             writer.write("embeddings", start, block)
-            writer.write("relative", start, relative_projection(block, anchor_embeddings, similarity, center))
+            writer.write("relative", start, project(block))
         writer.write("anchor_embeddings", 0, anchor_embeddings)
     return metadata

@@ -9,6 +9,7 @@ from stitchcli.relspace.normalize import (
 )
 from stitchcli.relspace.similarity import (
     SIMILARITIES,
+    RelativeProjector,
     Similarity,
     get_similarity,
     invariances_of,
@@ -20,7 +21,7 @@ from stitchcli.relspace.sparse import sparsify_topk_
 from stitchcli.relspace.transform import RelativeTransform, anchor_self_relative
 
 __all__ = [
-    "NORMALIZATIONS", "SIMILARITIES", "Normalization", "RelativeTransform", "Similarity",
+    "NORMALIZATIONS", "SIMILARITIES", "Normalization", "RelativeProjector", "RelativeTransform", "Similarity",
     "anchor_self_relative", "column_statistics", "get_normalization", "get_similarity",
     "invariances_of", "parse_similarity", "register_normalization", "register_similarity",
     "relative_projection", "sparsify_topk_",

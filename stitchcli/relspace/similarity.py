@@ -114,18 +114,51 @@ def invariances_of(name: str) -> frozenset[str]:
     return frozenset.intersection(*(m.invariances for m in members)) | {"scale"}
 
 
-def _project_one(x: torch.Tensor, anchors: torch.Tensor, sim: Similarity,
+def _project_one(x: torch.Tensor, prepared: torch.Tensor, sim: Similarity,
                  offset: torch.Tensor | None, chunk_rows: int) -> torch.Tensor:
-    if offset is not None:
-        anchors = anchors - offset
-    prepared = sim.prepare(anchors)
-    out = torch.empty(x.shape[0], anchors.shape[0], dtype=torch.float32)
+    out = torch.empty(x.shape[0], prepared.shape[0], dtype=torch.float32)
     for start in range(0, x.shape[0], chunk_rows):
         chunk = x[start : start + chunk_rows].float()
         if offset is not None:
             chunk = chunk - offset
         sim.compute(chunk, prepared, out[start : start + chunk.shape[0]])
     return out
+
+
+class RelativeProjector:
+    """Relative vectors against fixed anchors, with everything that depends only on the anchors
+    (centring offset, each similarity's prepared anchors, a combination's block statistics)
+    computed once: calling it on many chunks of rows repeats none of that work."""
+
+    def __init__(self, anchors: torch.Tensor, similarity: str = "cosine", center: bool = False,
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+        self.members = parse_similarity(similarity)
+        self.anchors = anchors.float()
+        self.offset = self.anchors.mean(dim=0, keepdim=True) if center else None
+        shifted = self.anchors if self.offset is None else self.anchors - self.offset
+        self.prepared = [sim.prepare(shifted) for sim in self.members]
+        self.chunk_rows = chunk_rows
+        self.width = len(self.members) * len(self.anchors)
+        # Product of invariances (Cannistraci et al., ICLR 2024): one block per similarity, each
+        # standardised with the mean and spread of the anchors' own block so no block dominates.
+        self.scales: list[tuple[torch.Tensor, torch.Tensor]] = []
+        if len(self.members) > 1:
+            for sim, prepared in zip(self.members, self.prepared, strict=True):
+                reference = _project_one(self.anchors, prepared, sim, self.offset, chunk_rows)
+                self.scales.append((reference.mean(), reference.std().clamp(min=1e-12)))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or self.anchors.dim() != 2 or x.shape[1] != self.anchors.shape[1]:
+            raise StitchError(
+                f"embeddings {tuple(x.shape)} and anchor embeddings {tuple(self.anchors.shape)} "
+                "do not have the same dimension"
+            )
+        blocks = [_project_one(x, prepared, sim, self.offset, self.chunk_rows)
+                  for sim, prepared in zip(self.members, self.prepared, strict=True)]
+        if not self.scales:
+            return blocks[0]
+        return torch.cat([block.sub_(mean).div_(std) for block, (mean, std) in zip(blocks, self.scales,
+                                                                                  strict=True)], dim=1)
 
 
 def relative_projection(
@@ -140,23 +173,11 @@ def relative_projection(
 
     ``center`` subtracts the anchors' mean from both sides first, which adds translation
     invariance to cosine. Rows are processed in chunks so memory stays bounded for large N.
+    For many chunks of rows against the same anchors, build one ``RelativeProjector``.
     """
     if x.dim() != 2 or anchors.dim() != 2 or x.shape[1] != anchors.shape[1]:
         raise StitchError(
             f"embeddings {tuple(x.shape)} and anchor embeddings {tuple(anchors.shape)} "
             "do not have the same dimension"
         )
-    members = parse_similarity(similarity)
-    anchors = anchors.float()
-    offset = anchors.mean(dim=0, keepdim=True) if center else None
-    if len(members) == 1:
-        return _project_one(x, anchors, members[0], offset, chunk_rows)
-    # Product of invariances (Cannistraci et al., ICLR 2024): one block per similarity, each
-    # standardised with the mean and spread of the anchors' own block so no block dominates.
-    blocks = []
-    for sim in members:
-        block = _project_one(x, anchors, sim, offset, chunk_rows)
-        reference = _project_one(anchors, anchors, sim, offset, chunk_rows)
-        mean, std = reference.mean(), reference.std().clamp(min=1e-12)
-        blocks.append(block.sub_(mean).div_(std))
-    return torch.cat(blocks, dim=1)
+    return RelativeProjector(anchors, similarity, center, chunk_rows)(x)
