@@ -146,7 +146,6 @@ def choose_anchors(
                 f"{dataset.source} ({dataset.fingerprint})",
                 hint="pass the embeddings of the same train file.",
             )
-        file.check("indices")
         indices = file.read("indices").long()
         if spaces and not torch.equal(indices, rows):
             raise StitchError(f"{path} embeds other rows than {embeddings_paths[0]}",

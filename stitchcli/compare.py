@@ -89,8 +89,6 @@ def compare_files(a: RowReader, b: RowReader, k: int, normalize: str = "file",
     sample, the same rows of both files) are read. Raw relative vectors of all samples share a large
     common component (every sample is similar to every anchor to some degree), which hides their
     differences from nearest-neighbour metrics; per-anchor standardisation removes it."""
-    for file in (a, b):
-        file.check("indices")
     if a.metadata.get("dataset_fingerprint") != b.metadata.get("dataset_fingerprint") or not torch.equal(
             a.read("indices"), b.read("indices")):
         raise IncompatibleError(

@@ -143,7 +143,7 @@ def _batch_vectors(encoder: Encoder, dataset: Dataset, rows: Sequence[int], batc
 
 def count_resumed(chunks, group: str, total: int, batch_size: int, chunk_size: int) -> int:
     """How many samples finished chunks already cover (for the progress bar's start)."""
-    if chunks is None or not hasattr(chunks, "path"):
+    if chunks is None:
         return 0
     spans = chunk_spans(total, batch_size, chunk_size)
     return sum(len(span) for index, span in enumerate(spans) if chunks.path(group, index).exists())

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from stitchcli.errors import StitchError
@@ -38,6 +38,7 @@ class Header:
 
     metadata: dict[str, str]
     tensors: dict[str, TensorSpec]
+    data_offset: int = 0  # where the tensors' bytes begin in the file (8 + the header's length)
 
 
 class _Invalid(ValueError):
@@ -63,7 +64,7 @@ def read_header(path: Path) -> Header:
             if length > MAX_HEADER_BYTES or 8 + length > size:
                 raise _Invalid(f"header length {length} does not fit a file of {size} bytes")
             raw = handle.read(length)
-        return _parse(raw, size - 8 - length)
+        return replace(_parse(raw, size - 8 - length), data_offset=8 + length)
     except OSError as exc:
         raise StitchError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except ValueError as exc:  # _Invalid, bad JSON or UTF-8

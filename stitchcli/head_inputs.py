@@ -81,7 +81,8 @@ class FileInputs:
         return self.transform.apply_with(self.reader.take(self.name, positions).float(), self.statistics)
 
     def all(self) -> torch.Tensor:
-        """Every row in memory (only for what needs them at once: compare's neighbour metrics)."""
+        """Every row in memory (for heads fitted on all rows at once, or trained on inputs that fit the
+        memory budget)."""
         return torch.cat([block for _, block in self.blocks()]) if self.num_rows else torch.empty(0, self.dim)
 
 

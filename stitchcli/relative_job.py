@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from stitchcli import store
 from stitchcli.anchor_set import anchor_positions_in, load_anchor_set
 from stitchcli.embed_job import relative_metadata
 from stitchcli.errors import StitchError
@@ -52,7 +53,7 @@ def recompute_relative(embeddings: Path, anchors_path: Path, similarity: str, ce
             hint="embed with --anchors, or pass --anchor-embeddings-from the same encoder's "
             "train file that holds the anchor rows.",
         )
-    metadata = {k: v for k, v in reader.metadata.items() if k not in ("format", "kind", "stitchcli_version")}
+    metadata = store.own_metadata(reader.metadata)
     metadata.update(relative_metadata(anchors.fingerprint, similarity, center, len(anchors.indices)))
     project = RelativeProjector(anchor_embeddings, similarity, center)
     kept = [name for name in ("embeddings", "labels", "indices") if reader.has(name)]

@@ -51,17 +51,16 @@ class StitchFile:
     def require(self, name: str) -> torch.Tensor:
         """A tensor that must be present, or a one-line error naming what is missing."""
         if name not in self.tensors:
-            raise StitchError(
-                f"{self.path} has no '{name}' tensor",
-                hint=_missing_tensor_hint(name),
-            )
+            raise missing_tensor(self.path, name)
         return self.tensors[name]
 
 
-def _missing_tensor_hint(name: str) -> str | None:
+def missing_tensor(path: Path, name: str) -> StitchError:
+    """The one-line error for a tensor a file lacks, with a hint where one helps."""
+    hint = None
     if name in ("relative", "anchor_embeddings"):
-        return "embed with --anchors ANCHORS.safetensors, or run `stitch relative` on it."
-    return None
+        hint = "embed with --anchors ANCHORS.safetensors, or run `stitch relative` on it."
+    return StitchError(f"{path} has no '{name}' tensor", hint=hint)
 
 
 def check_writable(path: Path) -> Path:
@@ -111,6 +110,12 @@ def header_metadata(kind: str, metadata: dict) -> dict[str, str]:
         if value is not None:
             meta[key] = value if isinstance(value, str) else json.dumps(value)
     return meta
+
+
+def own_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """A file's metadata without what ``header_metadata`` writes anew (format, kind, version): what
+    a file derived from it (relative vectors, joined shards) carries over."""
+    return {k: v for k, v in metadata.items() if k not in ("format", "kind", "stitchcli_version")}
 
 
 def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:

@@ -93,7 +93,6 @@ def train_head(request: TrainRequest) -> Head:
     transform = request.transform if request.space == "relative" else RelativeTransform()
     file = open_rows(request.embeddings)
     inputs = FileInputs(file, request.space, transform)
-    file.check("labels")
     labels = file.read("labels").long()
     label_names = file.meta_json("label_names", [])
     if len(label_names) < 2:

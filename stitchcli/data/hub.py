@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from stitchcli.data import Dataset, DatasetSource, ReadOptions, encode_labels, register_source
 from stitchcli.errors import StitchError
 from stitchcli.store import fingerprint
@@ -58,8 +60,7 @@ def load_hub_streaming(source: str, options: ReadOptions) -> Dataset:
     parts = [f"{file.rsplit('/', 1)[-1]}:{info.get('size')}:{content_hash(file, info)}"
              for file, info in zip(files, details, strict=True)]
     return dataset_from_files(
-        source, files, "parquet", ReadOptions(split, options.text_column, options.label_column,
-                                              options.image_column, options.streaming),
+        source, files, "parquet", replace(options, split=split),
         lambda: fingerprint("hf-parquet", source, split, *parts), open_file=lambda f: fs.open(f, "rb"))
 
 

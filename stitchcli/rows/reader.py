@@ -59,9 +59,11 @@ class RowReader:
 
             index, files = read_index(self.path)
             bounds = [shard["rows"] for shard in index["shards"]]
+            headers = [read_header(file) for file in files]
         else:
-            files, bounds = [self.path], [[0, self._rows_of(header)]]
-        self.parts = [_part(file, start, stop) for file, (start, stop) in zip(files, bounds, strict=True)]
+            files, bounds, headers = [self.path], [[0, self._rows_of(header)]], [header]
+        self.parts = [_Part(Path(file), start, stop, part.tensors, part.data_offset)
+                      for file, (start, stop), part in zip(files, bounds, headers, strict=True)]
         self.num_rows = bounds[-1][1] if bounds else 0
 
     @staticmethod
@@ -81,7 +83,7 @@ class RowReader:
     def check(self, name: str) -> None:
         """A one-line error naming a tensor the file lacks (as ``StitchFile.require``)."""
         if name not in self.specs:
-            store.StitchFile(self.path, self.kind or "embeddings", {}, self.metadata).require(name)
+            raise store.missing_tensor(self.path, name)
 
     def meta_json(self, key: str, default=None):
         raw = self.metadata.get(key)
@@ -135,12 +137,6 @@ def open_rows(path: Path, kind: str | None = "embeddings") -> RowReader:
     return RowReader(path, kind)
 
 
-def _part(path: Path, start: int, stop: int) -> _Part:
-    with Path(path).open("rb") as handle:
-        length = int.from_bytes(handle.read(8), "little")
-    return _Part(Path(path), start, stop, read_header(path).tensors, 8 + length)
-
-
 def _read_rows(part: _Part, name: str, start: int, stop: int | None) -> torch.Tensor:
     """Rows ``start .. stop`` of one file's tensor, read into a fresh tensor."""
     spec = part.tensors.get(name)
@@ -164,6 +160,3 @@ def _read_rows(part: _Part, name: str, start: int, stop: int | None) -> torch.Te
                 raise StitchError(f"{part.path} ended early (truncated while being read?)")
             filled += got
     return out if shape else out.reshape(())
-
-
-

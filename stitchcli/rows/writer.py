@@ -12,9 +12,9 @@ import torch
 
 from stitchcli import store
 from stitchcli.errors import StitchError
+from stitchcli.rows.reader import TORCH_DTYPES
 
-SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
-                      torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
+SAFETENSORS_DTYPES = {dtype: name for name, dtype in TORCH_DTYPES.items()}
 
 
 class RowWriter:

@@ -95,7 +95,7 @@ def concat_shards(index: Path, out: Path, block_rows: int = 65_536) -> dict[str,
     from stitchcli.rows.writer import RowWriter
 
     reader = open_rows(index)
-    metadata = {k: v for k, v in reader.metadata.items() if k not in ("format", "kind", "stitchcli_version")}
+    metadata = store.own_metadata(reader.metadata)
     columns = {name: (TORCH_DTYPES[spec.dtype], spec.shape) for name, spec in reader.specs.items()}
     with RowWriter(out, "embeddings", columns, metadata) as writer:
         copy_rows(reader, writer, [name for name in columns if name in ROW_TENSORS], block_rows)
