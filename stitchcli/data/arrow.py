@@ -72,7 +72,7 @@ class _Rows:
     def __init__(self, files: list, kind: str, open_file=None) -> None:
         pa = _pyarrow()
         self.parts: list[tuple[Path, int, int]] = []  # (file, part index, rows in it)
-        self.kind = kind
+        self.kind, self.files = kind, files
         self.open_file = open_file  # for files on an fsspec filesystem (hub streaming)
         self.cache: dict[tuple[Path, int, str], list] = {}
         self.tables: dict[Path, object] = {}
@@ -99,6 +99,13 @@ class _Rows:
             source = self.open_file(file) if self.open_file else file
             self.parquet[file] = _pyarrow().parquet.ParquetFile(source)
         return self.parquet[file]
+
+    def schema(self):
+        """The first file's schema (columns, and Hugging Face's ClassLabel names if any)."""
+        if self.kind == "parquet":
+            return self.parquet_file(self.files[0]).schema_arrow
+        with _pyarrow().memory_map(str(self.files[0])) as source:
+            return _pyarrow().ipc.open_stream(source).schema
 
     def _read(self, file: Path, part: int, column: str) -> list:
         """One Parquet row group's values of ``column``."""
@@ -131,14 +138,6 @@ class _Rows:
                 self.cache.pop(next(iter(self.cache)))  # the oldest
             self.cache[key] = self._read(file, part, column)
         return self.cache[key][index - self.starts[p]]
-
-
-def _schema(files: list[Path], kind: str):
-    pa = _pyarrow()
-    if kind == "parquet":
-        return pa.parquet.read_schema(files[0])
-    with pa.memory_map(str(files[0])) as source:
-        return pa.ipc.open_stream(source).schema
 
 
 def _class_names(schema, column: str) -> list[str] | None:
@@ -175,7 +174,7 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
     if not files:
         raise StitchError(f"dataset {source} holds no data files")
     rows = _Rows(files, kind, open_file)
-    schema = rows.parquet_file(files[0]).schema_arrow if kind == "parquet" else _schema(files, kind)
+    schema = rows.schema()
     columns = schema.names
     if options.label_column not in columns:
         raise StitchError(f"dataset {source} has no column {options.label_column!r} "
@@ -201,13 +200,13 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
         source=source, split=options.split or default_split(source.rstrip("/")),
         modality="image" if image else "text", labels=labels, label_names=label_names,
         fingerprint=fingerprint(), get_sample=read,
-        get_column=lambda name: _checked_column(rows, columns, name),
+        get_column=lambda name: _checked_column(rows, columns, name, source),
     )
 
 
-def _checked_column(rows: _Rows, columns: list[str], name: str) -> list:
+def _checked_column(rows: _Rows, columns: list[str], name: str, source: str) -> list:
     if name not in columns:
-        raise StitchError(f"no column {name!r} (columns: {', '.join(columns)})",
+        raise StitchError(f"dataset {source} has no column {name!r} (columns: {', '.join(columns)})",
                           hint="choose one with --id-column.")
     return rows.column(name)
 
