@@ -5,7 +5,7 @@ Sides:
 * bare loop: tokenizer + ``model(**batch)`` + masked mean pooling (timm: transform + model), in
   dataset order, model loaded once outside the timer: the target's reference;
 * bare loop sorted: the same with texts sorted longest first, as stitch does (isolates sorting);
-* stitch run_embed: ``stitchcli.embed_job.run_embed`` with ``quiet=True``, *including* the model
+* stitch run_embed: ``stitchcli.embed.run_embed`` with ``quiet=True``, *including* the model
   load, the chunk checkpoints and the atomic write of the output file;
 * stitch embed_rows: stitch's loop with the encoder already loaded (no load, no write);
 * stitch CLI: the whole ``stitch embed`` subprocess (start-up, imports, load), for information.
@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stitchcli import store
 from stitchcli.data import ReadOptions, load_dataset
-from stitchcli.embed_job import EmbedRequest, run_embed
-from stitchcli.embedding import embed_rows
+from stitchcli.embed.job import EmbedRequest, run_embed
+from stitchcli.embed.loop import embed_rows
 from stitchcli.encoders import EncoderOptions, load_encoder
+from stitchcli.storage import store
 
 from _common import ROOT, alternate, argument_parser, best, interleaved, met, report, stitch_executable
 

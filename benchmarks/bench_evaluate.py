@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from stitchcli import store
-from stitchcli.heads import Head, load_head, save_head
-from stitchcli.training import TrainRequest, train_head
+from stitchcli.heads.head import Head, load_head, save_head
+from stitchcli.heads.training import TrainRequest, train_head
+from stitchcli.storage import store
 
 from _common import ROOT, alternate, argument_parser, best, met, report, stitch_executable
 
@@ -81,10 +81,10 @@ def evaluate_cli(heads: list[Path], files: list[Path]):
 @torch.inference_mode()
 def breakdown(heads: list[Path], files: list[Path]) -> dict[str, float]:
     """The steps of evaluate_matrix, timed separately (same calls, same order)."""
-    from stitchcli.evaluation import _check_pair, _result, predict_many
-    from stitchcli.head_inputs import FileInputs
+    from stitchcli.evaluate.evaluation import _check_pair, _result, predict_many
+    from stitchcli.heads.inputs import FileInputs
     from stitchcli.relspace import RelativeTransform
-    from stitchcli.rows import open_rows
+    from stitchcli.storage.rows import open_rows
 
     steps = dict.fromkeys(("load heads", "open files", "read + check", "head forwards", "metrics"), 0.0)
     clock = time.perf_counter()
@@ -126,7 +126,7 @@ def predict_many_stacked(heads: list[Head], features: torch.Tensor) -> list[torc
     """
     from torch import nn
 
-    from stitchcli.evaluation import EVAL_CHUNK_ROWS, predict_many
+    from stitchcli.evaluate.evaluation import EVAL_CHUNK_ROWS, predict_many
 
     stackable, rest = [], []
     for i, head in enumerate(heads):
@@ -175,10 +175,10 @@ def predict_many_stacked(heads: list[Head], features: torch.Tensor) -> list[torc
 @torch.inference_mode()
 def prototype(heads: list[Path], files: list[Path], rounds: int) -> dict:
     """Current predict_many vs the stacked prototype, same process, alternating, same files."""
-    from stitchcli.evaluation import predict_many
-    from stitchcli.head_inputs import FileInputs
+    from stitchcli.evaluate.evaluation import predict_many
+    from stitchcli.heads.inputs import FileInputs
     from stitchcli.relspace import RelativeTransform
-    from stitchcli.rows import open_rows
+    from stitchcli.storage.rows import open_rows
 
     def features_for(path):
         return FileInputs(open_rows(path), "relative", RelativeTransform()).all()
@@ -205,7 +205,7 @@ def prototype(heads: list[Path], files: list[Path], rounds: int) -> dict:
 def profile(heads: list[Path], files: list[Path]) -> str:
     from pyinstrument import Profiler
 
-    from stitchcli.evaluation import evaluate_matrix
+    from stitchcli.evaluate.evaluation import evaluate_matrix
 
     loaded = [load_head(h) for h in heads]
     profiler = Profiler(interval=0.005)
@@ -229,7 +229,7 @@ def macro_f1_bincount(predicted: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def metrics_prototype(rounds: int, n: int = 100_000) -> dict:
-    from stitchcli.metrics import macro_f1
+    from stitchcli.heads.metrics import macro_f1
 
     generator = torch.Generator().manual_seed(0)
     target = torch.randint(0, CLASSES, (n,), generator=generator)

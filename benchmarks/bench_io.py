@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from _common import ROOT, alternate, argument_parser, best, median, report
 

@@ -179,9 +179,9 @@ def sharded_input(work: Path, n: int, shards: int, dim: int, k: int) -> Path:
     import torch
 
     from stitchcli.relspace import relative_projection
-    from stitchcli.rows import RowWriter
-    from stitchcli.shards.index import write_index
-    from stitchcli.shards.plan import Shard
+    from stitchcli.storage.rows import RowWriter
+    from stitchcli.storage.shards.index import write_index
+    from stitchcli.storage.shards.plan import Shard
 
     out = work / "sharded" / "emb.safetensors"
     index = Path(f"{out}.index.json")
@@ -236,9 +236,8 @@ def sharded_input(work: Path, n: int, shards: int, dim: int, k: int) -> Path:
 def sharded_rss(work: Path, sizes: list[int], shards: int) -> list[tuple]:
     """Peak RSS of train-head and evaluate on sharded inputs of each size: flat in N if bounded."""
     stitch = str(stitch_executable())
-    floor = measure([sys.executable, "-c", "import torch, typer, rich, stitchcli.cli, stitchcli.rows"])[
-        "peak_mib"
-    ]
+    imports = "import torch, typer, rich, stitchcli.cli, stitchcli.storage.rows"
+    floor = measure([sys.executable, "-c", imports])["peak_mib"]
     rows = [("bare: import torch + the CLI", "—", "—", f"{floor:.0f}", "—", "—")]
     for n in sizes:
         index = sharded_input(work / f"n{n}", n, shards, 64, 512)
@@ -301,7 +300,7 @@ def workers(work: Path, n: int, rounds: int) -> list[tuple]:
     import torch
     from safetensors.torch import save_file
 
-    from stitchcli import store
+    from stitchcli.storage import store
 
     folder = jpeg_folder(work / "jpegs", n)
     weights = work / "test_resnet.safetensors"

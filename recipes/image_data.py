@@ -11,7 +11,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from prepare_assets import package_dir, publish, reusable, say, staging
+from asset_common import package_dir, publish, reusable, say, staging
 
 # Class -> globs under usr/share/openclipart/png. Upstream categories, except: transportation keeps only
 # vehicles and boats (the rest is road signs), tools drops weapons (guns, bullet holes) and its one toy,

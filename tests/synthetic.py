@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from stitchcli import store
 from stitchcli.data import load_dataset
+from stitchcli.storage import store
 
 from helpers import run_cli
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stitchcli.anchors import STRATEGIES, select_anchors
+from stitchcli.anchors.strategies import STRATEGIES, select_anchors
 from stitchcli.errors import StitchError
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from stitchcli import store
 from stitchcli.data import ReadOptions, load_dataset
+from stitchcli.storage import store
 
 from conftest import TEXTS
 from helpers import assert_one_line_error, run_cli

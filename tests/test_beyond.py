@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from stitchcli.compare import linear_cka, neighbour_jaccard, partner_mrr
-from stitchcli.translation import fit_translation
+from stitchcli.evaluate.compare import linear_cka, neighbour_jaccard, partner_mrr
+from stitchcli.translate.maps import fit_translation
 
 from helpers import assert_one_line_error, run_cli
 
@@ -40,10 +40,10 @@ def test_compare_other_width_has_null_absolute_cosine(world):
 
 
 def test_compare_reads_a_seeded_sample_of_large_files(world):
-    from stitchcli.compare import compare_files, sample_positions
-    from stitchcli.head_inputs import FileInputs
+    from stitchcli.evaluate.compare import compare_files, sample_positions
+    from stitchcli.heads.inputs import FileInputs
     from stitchcli.relspace import RelativeTransform
-    from stitchcli.rows import open_rows
+    from stitchcli.storage.rows import open_rows
 
     files = world["files"]
     report = json.loads(ok("compare", files["testA"], files["testB"], "--json", "--k", 5, "--max-samples", 50))

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stitchcli import store
 from stitchcli.data import ReadOptions, encode_labels, load_dataset
 from stitchcli.data.images import idx_labels_path, to_rgb
 from stitchcli.errors import StitchError
+from stitchcli.storage import store
 
 from conftest import make_images, write_idx
 

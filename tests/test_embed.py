@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from helpers import run_cli
 
@@ -201,7 +201,7 @@ def test_info_shows_metadata_and_shapes(tiny_bert, text_csv, tmp_path):
 def test_anchors_among_the_embedded_rows_are_not_embedded_twice(tiny_bert, text_csv, tmp_path, monkeypatch):
     anchors, out = tmp_path / "anchors.safetensors", tmp_path / "train.safetensors"
     assert run_cli("anchors", "-q", "--dataset", text_csv, "--num", 4, "--out", anchors).exit_code == 0
-    from stitchcli import embed_job
+    from stitchcli.embed import job as embed_job
 
     embedded = []
     real = embed_job.embed_chunks
@@ -226,7 +226,7 @@ def test_an_up_to_date_output_is_not_embedded_again(tiny_bert, text_csv, tmp_pat
     out = tmp_path / "emb.safetensors"
     embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--out", out)
     first = out.stat().st_mtime_ns
-    from stitchcli import embed_job
+    from stitchcli.embed import job as embed_job
 
     calls = []
     monkeypatch.setattr(embed_job, "load_encoder", lambda *a: calls.append(a) or pytest.fail("loaded"))

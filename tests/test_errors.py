@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from conftest import write_idx
 from helpers import assert_one_line_error, run_cli, run_subprocess
@@ -187,7 +187,7 @@ def test_debug_shows_the_traceback(bad, tmp_path):
 
 
 def test_unexpected_exceptions_become_one_line_with_a_hint(monkeypatch, bad, tmp_path):
-    import stitchcli.embed_job as job
+    from stitchcli import embed as job
 
     def boom(request):
         raise RuntimeError("something deep broke\nwith a second line")

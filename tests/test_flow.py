@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from helpers import run_cli, run_subprocess
 

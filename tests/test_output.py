@@ -46,7 +46,7 @@ def test_fail_under_outside_0_1_is_a_usage_error(world):
 
 
 def test_short_names_drop_shared_parts_and_stay_distinct():
-    from stitchcli.report import short_names
+    from stitchcli.evaluate.report import short_names
 
     assert short_names(["runs/q/minilm-l6-test.safetensors", "runs/q/minilm-l3-test.safetensors"]) == {
         "runs/q/minilm-l6-test.safetensors": "minilm-l6-test", "runs/q/minilm-l3-test.safetensors": "minilm-l3-test"}

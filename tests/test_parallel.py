@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from stitchcli import store
 from stitchcli.encoders import _REGISTERED, register_encoder_source
+from stitchcli.storage import store
 
 from conftest import TEXTS
 from helpers import assert_one_line_error, random_orthogonal, run_cli

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from stitchcli import plugins, store
+from stitchcli import plugins
+from stitchcli.storage import store
 
 from helpers import run_cli
 
@@ -38,7 +39,7 @@ def installed_plugin(tmp_path, monkeypatch):
     plugins.reset()
     yield
     plugins.reset()
-    from stitchcli.anchors import STRATEGIES
+    from stitchcli.anchors.strategies import STRATEGIES
     from stitchcli.relspace import SIMILARITIES
 
     STRATEGIES.pop("every_other", None)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from helpers import run_cli
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from conftest import WORDS
 from helpers import run_cli

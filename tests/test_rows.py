@@ -8,13 +8,13 @@ import os
 import pytest
 import torch
 
-from stitchcli import store
 from stitchcli.errors import StitchError
-from stitchcli.head_inputs import FileInputs
+from stitchcli.heads.inputs import FileInputs
 from stitchcli.relspace import RelativeTransform, anchor_self_relative, relative_projection
-from stitchcli.rows import RowWriter, open_rows
-from stitchcli.shards.index import write_index
-from stitchcli.shards.plan import Shard
+from stitchcli.storage import store
+from stitchcli.storage.rows import RowWriter, open_rows
+from stitchcli.storage.shards.index import write_index
+from stitchcli.storage.shards.plan import Shard
 
 from helpers import run_cli
 
@@ -154,7 +154,7 @@ def test_heads_trained_on_an_index_equal_heads_trained_on_the_joined_file(tmp_pa
 
 
 def test_relative_streams_the_same_vectors_as_the_whole_projection(tmp_path):
-    from stitchcli.relative_job import recompute_relative
+    from stitchcli.relspace.job import recompute_relative
 
     tensors = sample(n=30)
     index = sharded(tmp_path, tensors, 3)
@@ -173,7 +173,8 @@ def test_relative_streams_the_same_vectors_as_the_whole_projection(tmp_path):
 
 
 def test_trained_heads_read_batches_from_disk_beyond_the_memory_budget(tmp_path, monkeypatch):
-    from stitchcli import head_inputs, training
+    from stitchcli.heads import inputs as head_inputs
+    from stitchcli.heads import training
 
     tensors = sample(n=60)
     index = sharded(tmp_path, tensors, 3)

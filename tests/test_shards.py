@@ -10,8 +10,8 @@ import sys
 import pytest
 import torch
 
-from stitchcli import store
-from stitchcli.shards.plan import Shard, from_environment, parse_shard
+from stitchcli.storage import store
+from stitchcli.storage.shards.plan import Shard, from_environment, parse_shard
 
 from helpers import assert_one_line_error, run_cli
 

@@ -11,8 +11,8 @@ import pytest
 import typer
 from safetensors.torch import save_file
 
-from stitchcli import store
 from stitchcli.cli import app
+from stitchcli.storage import store
 
 HEAVY = ("torch", "transformers", "timm", "numpy", "safetensors")
 COMMANDS = ["", *typer.main.get_command(app).commands]

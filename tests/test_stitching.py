@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 from helpers import assert_one_line_error, run_cli
 from synthetic import CLASSES, ok
@@ -141,8 +141,8 @@ def test_fps_and_kmeans_anchors_from_embeddings(world, tmp_path):
 
 
 def test_shared_normalisation_gives_the_same_predictions_as_each_head_alone():
-    from stitchcli.evaluation import predict_many
-    from stitchcli.heads import Head, HeadConfig, build_head
+    from stitchcli.evaluate.evaluation import predict_many
+    from stitchcli.heads.head import Head, HeadConfig, build_head
 
     torch.manual_seed(0)
     heads = []

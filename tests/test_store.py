@@ -8,7 +8,7 @@ import stat
 import pytest
 import torch
 
-from stitchcli import store
+from stitchcli.storage import store
 
 
 @pytest.fixture(params=[0o022, 0o027, 0o002])

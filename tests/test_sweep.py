@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from stitchcli import store
-from stitchcli.anchor_set import load_anchor_set
-from stitchcli.sweep.data import load_sweep_data
-from stitchcli.translation import fit_translation
+from stitchcli.anchors.anchor_set import load_anchor_set
+from stitchcli.jobs.sweep.data import load_sweep_data
+from stitchcli.storage import store
+from stitchcli.translate.maps import fit_translation
 
 from helpers import assert_one_line_error, run_cli
 from synthetic import ok

@@ -51,9 +51,9 @@ def anchors(
     import json
     from collections import Counter
 
-    from stitchcli import store
     from stitchcli.commands.options import check_dataset_exists, check_streaming
     from stitchcli.errors import UsageError
+    from stitchcli.storage import store
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
@@ -66,8 +66,7 @@ def anchors(
     for path in embeddings or []:
         store.load_metadata_checked(path, kind="embeddings")
 
-    from stitchcli.anchor_set import choose_anchors, save_anchor_set
-    from stitchcli.anchors import get_strategy
+    from stitchcli.anchors import choose_anchors, get_strategy, save_anchor_set
     from stitchcli.console import log
     from stitchcli.data import ReadOptions, load_dataset
 

@@ -27,15 +27,15 @@ def compare(
 
     from rich.table import Table
 
-    from stitchcli import store
+    from stitchcli.storage import store
 
     for path in (first, second):  # before torch is imported (~2 s)
         store.load_metadata_checked(path, kind="embeddings")
 
-    from stitchcli.compare import compare_files
     from stitchcli.console import log, stdout
     from stitchcli.errors import UsageError
-    from stitchcli.rows import open_rows
+    from stitchcli.evaluate import compare_files
+    from stitchcli.storage import open_rows
 
     if max_samples < 2:
         raise UsageError(f"--max-samples must be at least 2, got {max_samples}")

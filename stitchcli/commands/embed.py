@@ -74,12 +74,11 @@ def embed(
     quiet: QuietOpt = False,
 ) -> None:
     """Embed a dataset with an encoder and cache the vectors (+ relative vectors) to safetensors."""
-    from stitchcli import store
     from stitchcli.commands.options import check_dataset_exists, check_streaming
     from stitchcli.encoders import parse_spec
 
     # Checked before torch is imported (~2 s): a wrong spec or path fails at once.
-    from stitchcli.shards.plan import parse_shard
+    from stitchcli.storage import parse_shard, store
 
     parse_spec(encoder)
     part = parse_shard(shard) if shard is not None else None
@@ -95,7 +94,7 @@ def embed(
 
     from stitchcli.console import log
     from stitchcli.data import ReadOptions
-    from stitchcli.embed_job import EmbedRequest, run_embed
+    from stitchcli.embed import EmbedRequest, run_embed
     from stitchcli.encoders import EncoderOptions
 
     meta = run_embed(EmbedRequest(

@@ -29,8 +29,8 @@ def evaluate(
     """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
     import json
 
-    from stitchcli import store
     from stitchcli.errors import StitchError
+    from stitchcli.storage import store
 
     if fail_under is not None and not 0.0 <= fail_under <= 1.0:
         from stitchcli.errors import UsageError
@@ -42,20 +42,19 @@ def evaluate(
     for path in embeddings:
         store.load_metadata_checked(path, kind="embeddings")
     if plot is not None:
-        from stitchcli.plotting import plot_format
+        from stitchcli.evaluate import plot_format
 
         plot_format(plot)
         store.check_writable(plot)
 
     from stitchcli.console import log, progress, stdout
-    from stitchcli.evaluation import evaluate_matrix
+    from stitchcli.evaluate import evaluate_matrix, results_table
     from stitchcli.heads import load_head
-    from stitchcli.report import results_table
-    from stitchcli.translation import translation_methods
+    from stitchcli.translate import translation_methods
 
     methods = translation_methods(translate)
     if plot is not None:
-        from stitchcli.plotting import require_matplotlib
+        from stitchcli.evaluate import require_matplotlib
 
         require_matplotlib()
     heads = [load_head(path) for path in head]
@@ -76,7 +75,7 @@ def evaluate(
     else:
         stdout.print(results_table(results))
     if plot is not None:
-        from stitchcli.plotting import plot_matrix
+        from stitchcli.evaluate import plot_matrix
 
         plot_matrix(results, plot)
         log(f"[green]wrote[/] {plot}")

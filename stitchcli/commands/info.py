@@ -17,7 +17,7 @@ def info(
     """Show a file's kind, metadata and tensor shapes."""
     import json
 
-    from stitchcli import store
+    from stitchcli.storage import store
 
     # The header alone (no torch): format, kind, and tensor byte ranges that match the file's size.
     header = store.inspect(file)

@@ -17,16 +17,15 @@ def merge(
     quiet: QuietOpt = False,
 ) -> None:
     """Check that every shard of OUT is there, from one run, and write OUT.index.json."""
-    from stitchcli import store
     from stitchcli.console import log
-    from stitchcli.shards.index import write_index
+    from stitchcli.storage import store, write_index
 
     store.check_writable(out)
     index = write_index(out)
     if not quiet:
         log(f"[green]wrote[/] {index}")
     if concat:
-        from stitchcli.shards.index import concat_shards
+        from stitchcli.storage import concat_shards
 
         metadata = concat_shards(index, out)
         if not quiet:

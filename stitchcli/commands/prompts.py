@@ -29,8 +29,8 @@ def prompts(
     encoder and --anchors whose parallel view is the other modality, then train a prototype head."""
     import csv
 
-    from stitchcli import store
     from stitchcli.errors import UsageError
+    from stitchcli.storage import store
 
     if (labels_from is None) == (not label):
         raise UsageError("give either --labels-from DATASET or one or more --label NAME")

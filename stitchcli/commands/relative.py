@@ -24,9 +24,8 @@ def relative(
     quiet: QuietOpt = False,
 ) -> None:
     """Recompute relative vectors with another similarity or centering, no encoder needed."""
-    from stitchcli import store
     from stitchcli.errors import StitchError
-    from stitchcli.shards.plan import is_index
+    from stitchcli.storage import is_index, store
 
     if out is None and is_index(embeddings):
         raise StitchError(f"{embeddings} is a shard index: its relative vectors cannot be rewritten in place",
@@ -40,7 +39,7 @@ def relative(
     store.check_writable(target)
 
     from stitchcli.console import log
-    from stitchcli.relative_job import recompute_relative
+    from stitchcli.relspace import recompute_relative
 
     meta = recompute_relative(embeddings, anchors, similarity, center, anchor_embeddings_from, target)
     if not quiet:

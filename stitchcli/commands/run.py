@@ -45,10 +45,9 @@ def run(
     from stitchcli.console import log, stdout
     from stitchcli.data import ReadOptions
     from stitchcli.errors import StitchError
-    from stitchcli.report import results_table
-    from stitchcli.run_job import RunRequest
-    from stitchcli.run_job import run as run_all
-    from stitchcli.translation import translation_methods
+    from stitchcli.evaluate import results_table
+    from stitchcli.jobs import RunRequest, run_all
+    from stitchcli.translate import translation_methods
 
     read = ReadOptions(None, text_column, label_column, image_column)
     request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed, baseline,
@@ -59,7 +58,7 @@ def run(
     else:
         stdout.print(results_table(results))
     try:
-        from stitchcli.plotting import plot_matrix, require_matplotlib
+        from stitchcli.evaluate import plot_matrix, require_matplotlib
 
         require_matplotlib()
     except StitchError:

@@ -72,7 +72,7 @@ def sweep(
     """Try stitching recipes on stored embeddings: each pair's stitched accuracy and kept ratio."""
     import json
 
-    from stitchcli import store
+    from stitchcli.storage import store
 
     for path in [*train, *(test or [])]:  # before torch is imported (~2 s)
         store.load_metadata_checked(path, kind="embeddings")
@@ -80,14 +80,13 @@ def sweep(
         store.load_metadata_checked(anchors, kind="anchors")
 
     from stitchcli.console import log, stdout
-    from stitchcli.report import sweep_pairs_table, sweep_table
-    from stitchcli.sweep import SweepRequest, expand_grid, run_sweep
-    from stitchcli.sweep.data import FROM_FILE
-    from stitchcli.training import TrainRequest
+    from stitchcli.evaluate import sweep_pairs_table, sweep_table
+    from stitchcli.heads import TrainRequest
+    from stitchcli.jobs import FROM_FILE, SweepRequest, expand_grid, run_sweep
 
     strategies = strategy or [FROM_FILE if anchors is not None else defaults.STRATEGY]
     if num_anchors is None and anchors is not None:
-        from stitchcli.anchor_set import load_anchor_set
+        from stitchcli.anchors import load_anchor_set
 
         num_anchors = [len(load_anchor_set(anchors).indices)]
     recipes = expand_grid(

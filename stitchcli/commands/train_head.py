@@ -34,17 +34,16 @@ def train_head(
     """Train a head on one embeddings file; it can then be evaluated on any encoder's file."""
     import json
 
-    from stitchcli import store
+    from stitchcli.storage import store
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
     store.load_metadata_checked(embeddings, kind="embeddings")
 
     from stitchcli.console import log
-    from stitchcli.heads import save_head
+    from stitchcli.heads import TrainRequest, save_head
+    from stitchcli.heads import train_head as train
     from stitchcli.relspace import RelativeTransform
-    from stitchcli.training import TrainRequest
-    from stitchcli.training import train_head as train
 
     transform = RelativeTransform(normalize, topk, topk_power)
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,

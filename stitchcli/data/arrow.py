@@ -13,8 +13,15 @@ import os
 import weakref
 from pathlib import Path
 
-from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
 from stitchcli.data.fingerprint_cache import cached_fingerprint
+from stitchcli.data.registry import (
+    Dataset,
+    DatasetSource,
+    ReadOptions,
+    default_split,
+    encode_labels,
+    register_source,
+)
 from stitchcli.errors import StitchError
 
 HASH_BLOCK = 1 << 22

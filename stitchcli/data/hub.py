@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stitchcli.data import Dataset, DatasetSource, ReadOptions, encode_labels, register_source
+from stitchcli.data.registry import Dataset, DatasetSource, ReadOptions, encode_labels, register_source
 from stitchcli.errors import StitchError
-from stitchcli.store import fingerprint
+from stitchcli.storage.store import fingerprint
 
 
 def parse_hub_source(source: str) -> tuple[str, str | None]:

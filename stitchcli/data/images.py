@@ -10,10 +10,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
 from stitchcli.data.fingerprint_cache import cached_fingerprint
+from stitchcli.data.registry import (
+    Dataset,
+    DatasetSource,
+    ReadOptions,
+    default_split,
+    encode_labels,
+    register_source,
+)
 from stitchcli.errors import StitchError
-from stitchcli.store import fingerprint
+from stitchcli.storage.store import fingerprint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 

@@ -7,9 +7,16 @@ import io
 import json
 from pathlib import Path
 
-from stitchcli.data import Dataset, DatasetSource, ReadOptions, default_split, encode_labels, register_source
+from stitchcli.data.registry import (
+    Dataset,
+    DatasetSource,
+    ReadOptions,
+    default_split,
+    encode_labels,
+    register_source,
+)
 from stitchcli.errors import StitchError
-from stitchcli.store import fingerprint
+from stitchcli.storage.store import fingerprint
 
 SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
 

@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
 
+from stitchcli.encoders.base import Encoder, EncoderOptions, Loader
 from stitchcli.errors import StitchError
 
+__all__ = ["Encoder", "EncoderOptions", "Loader", "encoder_prefixes", "load_encoder", "parse_spec",
+           "register_encoder_source"]
 
-@dataclass
-class EncoderOptions:
-    """Everything about how an encoder is loaded and run, apart from its spec."""
-
-    pooling: str | None = None  # None: the source's own default
-    max_length: int = 256
-    device: str = "auto"
-    dtype: str = "float32"
-    weights: Path | None = None
-    trust_remote_code: bool = False
-    modality: str | None = None  # the data's ("text"/"image"): which tower of a two-tower model (CLIP)
-
-
-class Encoder(Protocol):
-    """A frozen model that maps a batch of samples to one float32 CPU vector each."""
-
-    spec: str
-    modality: str  # "text" or "image"
-    pooling: str
-
-    def embed(self, samples: list[Any]) -> Any:  # torch.Tensor [B, D]
-        ...
-
-
-Loader = Callable[[str, EncoderOptions], Encoder]
 
 # Built-in loaders are named, not imported, so that start-up stays light.
 _BUILTIN: dict[str, str] = {

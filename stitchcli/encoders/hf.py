@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from stitchcli.devices import resolve_device, resolve_dtype
-from stitchcli.encoders import EncoderOptions
+from stitchcli.encoders.base import EncoderOptions
+from stitchcli.encoders.devices import resolve_device, resolve_dtype
 from stitchcli.encoders.pooling import default_pooling, get_pooling
 from stitchcli.errors import StitchError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from stitchcli.devices import resolve_device, resolve_dtype
-from stitchcli.encoders import EncoderOptions
+from stitchcli.encoders.base import EncoderOptions
+from stitchcli.encoders.devices import resolve_device, resolve_dtype
 from stitchcli.errors import StitchError
 
 # --pooling names mapped to timm's global_pool argument.

@@ -1,5 +1,11 @@
-"""Relative space: similarities to anchors, and how heads normalise and sparsify those vectors."""
+"""Relative space: similarities to anchors, and how heads normalise and sparsify those vectors.
 
+``similarity`` (the registry, ``RelativeProjector``) → ``normalize`` and ``sparse`` → ``transform``
+(what a head does to raw relative vectors); ``job`` (``stitch relative`` on a stored file) sits above
+anchors and storage and loads on first use, so the math here imports neither.
+"""
+
+from stitchcli._lazy import lazy_exports
 from stitchcli.relspace.normalize import (
     NORMALIZATIONS,
     Normalization,
@@ -15,6 +21,7 @@ from stitchcli.relspace.similarity import (
     invariances_of,
     parse_similarity,
     register_similarity,
+    relative_metadata,
     relative_projection,
 )
 from stitchcli.relspace.sparse import sparsify_topk_
@@ -24,5 +31,7 @@ __all__ = [
     "NORMALIZATIONS", "SIMILARITIES", "Normalization", "RelativeProjector", "RelativeTransform", "Similarity",
     "anchor_self_relative", "column_statistics", "get_normalization", "get_similarity",
     "invariances_of", "parse_similarity", "register_normalization", "register_similarity",
-    "relative_projection", "sparsify_topk_",
+    "recompute_relative", "relative_metadata", "relative_projection", "sparsify_topk_",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {"recompute_relative": ".job"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from stitchcli.anchors import AnchorStrategy
+from stitchcli.anchors.strategies import AnchorStrategy
 from stitchcli.relspace import Similarity
 
 

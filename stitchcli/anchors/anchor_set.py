@@ -1,0 +1,200 @@
+"""Anchor set files: which source rows are the anchors, and how to read that source again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from stitchcli.anchors.parallel import AnchorView, absolute, align_views, select_view
+from stitchcli.data import Dataset, ReadOptions, load_dataset
+from stitchcli.errors import StitchError
+from stitchcli.storage import store
+
+
+@dataclass
+class AnchorSet:
+    """K row indices into one dataset source, with that source's identity."""
+
+    indices: torch.Tensor
+    source: str
+    split: str
+    dataset_fingerprint: str
+    fingerprint: str
+    strategy: str
+    seed: int
+    read_options: ReadOptions
+    label_names: list[str]
+    # Every form of the anchors (the first is the source above); more with `--parallel`.
+    views: list[AnchorView] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.views:
+            self.views = [AnchorView(self.source, self.split, self.dataset_fingerprint, "?", -1,
+                                     self.read_options, self.indices)]
+
+    def viewed(self, name: str | None, dataset_fingerprint: str, modality: str | None) -> AnchorSet:
+        """This anchor set as read from one of its views (see ``parallel.select_view``): the same
+        set (fingerprint), that view's source, identity and rows."""
+        view = select_view(self.views, self.fingerprint, name, dataset_fingerprint, modality)
+        return replace(self, source=view.source, split=view.split, dataset_fingerprint=view.fingerprint,
+                       read_options=view.read_options, indices=view.indices, views=self.views)
+
+    def load_source(self) -> Dataset:
+        """Read the anchors' source again and check it is the same content."""
+        if not self.source.startswith("hf:") and not Path(self.source).exists():
+            raise StitchError(
+                f"the anchors' source {self.source} is missing",
+                hint="anchors are rows of that file; run from the directory the anchors were "
+                "made in, or recreate them with `stitch anchors`.",
+            )
+        dataset = load_dataset(self.source, self.read_options)
+        if dataset.fingerprint != self.dataset_fingerprint:
+            raise StitchError(
+                f"the anchors' source {self.source} changed since the anchors were chosen "
+                f"(fingerprint {dataset.fingerprint}, anchors expect {self.dataset_fingerprint})",
+                hint="recreate the anchors with `stitch anchors`.",
+            )
+        if int(self.indices.max()) >= len(dataset):
+            raise StitchError(f"anchor index out of range for {self.source}")
+        return dataset
+
+
+def _located(source: str, anchors_dir: Path) -> str:
+    """A relative source recorded by an older version: relative to the current folder if it is there,
+    else to the folder of the anchor file."""
+    if source.startswith("hf:") or Path(source).is_absolute() or Path(source).exists():
+        return source
+    beside = anchors_dir / source
+    return str(beside) if beside.exists() else source
+
+
+def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> None:
+    store.save(
+        path,
+        "anchors",
+        {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64),
+         **({"view_indices": torch.stack([view.indices for view in anchors.views]).to(torch.int64)}
+            if len(anchors.views) > 1 else {})},
+        {
+            "dataset": anchors.source,
+            "split": anchors.split,
+            "dataset_fingerprint": anchors.dataset_fingerprint,
+            "anchors_fingerprint": anchors.fingerprint,
+            "strategy": anchors.strategy,
+            "seed": str(anchors.seed),
+            "num_anchors": str(len(anchors.indices)),
+            "label_names": anchors.label_names,
+            **anchors.read_options.as_metadata(),
+            **({"views": [view.as_json() for view in anchors.views]} if len(anchors.views) > 1 else {}),
+            **extra,
+        },
+    )
+
+
+def load_anchor_set(path: Path) -> AnchorSet:
+    file = store.load(path, kind="anchors")
+    meta = file.metadata
+    try:
+        return AnchorSet(
+            indices=file.require("indices").to(torch.long),
+            source=_located(meta["dataset"], Path(path).parent),
+            split=meta["split"],
+            dataset_fingerprint=meta["dataset_fingerprint"],
+            fingerprint=meta["anchors_fingerprint"],
+            strategy=meta["strategy"],
+            seed=int(meta["seed"]),
+            read_options=ReadOptions(
+                split=meta["split"],
+                text_column=meta.get("text_column", "text"),
+                label_column=meta.get("label_column", "label"),
+                image_column=meta.get("image_column", "image"),
+                streaming=meta.get("streaming") == "true",
+            ),
+            label_names=json.loads(meta.get("label_names", "[]")),
+            views=[AnchorView.from_json(entry, rows) for entry, rows in zip(
+                json.loads(meta["views"]), file.require("view_indices").long(), strict=True)]
+            if "views" in meta else [],
+        )
+    except (KeyError, ValueError) as exc:
+        raise StitchError(f"anchor file {path} is missing metadata ({exc})") from None
+
+
+def choose_anchors(
+    dataset: Dataset, k: int, strategy: str, seed: int, embeddings_paths: list[Path],
+    read_options: ReadOptions, parallel: list[str] = (), id_column: str | None = None,
+) -> tuple[AnchorSet, torch.Tensor, dict]:
+    """Pick anchors among ``dataset``'s rows; fps, kmeans and aligned look at encoders' embeddings
+    of those rows (every file must embed the same rows of the same source). ``parallel`` sources
+    are other views of the same items (translations, captions), aligned by row or ``id_column``."""
+    from stitchcli.anchors.strategies import anchor_set_fingerprint, get_strategy, select_anchors
+    from stitchcli.storage.rows import open_rows
+
+    labels = torch.tensor(dataset.labels, dtype=torch.long)
+    rows = torch.arange(len(dataset))
+    spaces: list[torch.Tensor] = []
+    extra: dict = {}
+    encoders = []
+    for path in embeddings_paths:
+        file = open_rows(path)
+        theirs = file.metadata.get("dataset_fingerprint")
+        if theirs != dataset.fingerprint:
+            raise StitchError(
+                f"{path} embeds another dataset (fingerprint {theirs}) than "
+                f"{dataset.source} ({dataset.fingerprint})",
+                hint="pass the embeddings of the same train file.",
+            )
+        indices = file.read("indices").long()
+        if spaces and not torch.equal(indices, rows):
+            raise StitchError(f"{path} embeds other rows than {embeddings_paths[0]}",
+                              hint="embed the same rows (same --limit) with every encoder.")
+        rows = indices
+        # Only the strategies that look at embeddings read them (all rows at once: fps, k-means).
+        spaces.append(file.read("embeddings") if get_strategy(strategy).needs_embeddings else None)
+        encoders.append(file.metadata.get("encoder"))
+    if spaces:
+        labels = labels[rows]
+        extra["embeddings_encoder"] = encoders[0] if len(encoders) == 1 else encoders
+    positions = select_anchors(strategy, k, labels, [s for s in spaces if s is not None], seed)
+    indices = rows[positions]
+    views = align_views(dataset, indices, list(parallel), read_options, id_column)
+    identity = anchor_set_fingerprint(dataset.fingerprint, indices)
+    if len(views) > 1:  # the same rows with other parallel views are another anchor set
+        identity = store.fingerprint(identity, *(f"{view.fingerprint}:{view.indices.tolist()}"
+                                                 for view in views[1:]))
+    anchor_set = AnchorSet(
+        indices=indices, source=absolute(dataset.source), split=dataset.split,
+        dataset_fingerprint=dataset.fingerprint, fingerprint=identity,
+        strategy=strategy, seed=seed, read_options=read_options, label_names=dataset.label_names,
+        views=views,
+    )
+    return anchor_set, labels[positions], extra
+
+
+def positions_among(rows, anchors: AnchorSet) -> torch.Tensor | None:
+    """Where the anchors' rows are in ``rows`` (a range, list or tensor of row numbers), in the
+    anchor set's order, if all are there. Memory: one int64 per row at most."""
+    wanted = anchors.indices.long()
+    if isinstance(rows, range) and rows.step == 1:
+        inside = (wanted >= rows.start) & (wanted < rows.stop)
+        return (wanted - rows.start) if bool(inside.all()) else None
+    rows = torch.as_tensor(rows, dtype=torch.long)
+    if not len(rows):
+        return None if len(wanted) else wanted
+    ordered, order = rows.sort(stable=True)
+    found = torch.searchsorted(ordered, wanted).clamp_(max=len(ordered) - 1)
+    if not bool((ordered[found] == wanted).all()):
+        return None
+    return order[found]
+
+
+def anchor_positions_in(metadata: dict[str, str], indices: torch.Tensor,
+                        anchors: AnchorSet) -> torch.Tensor | None:
+    """Where the anchors' rows are among a file's ``indices`` (in the anchor set's order), if it
+    embeds them all."""
+    if metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
+        return None
+    return positions_among(indices, anchors)
+

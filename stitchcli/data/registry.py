@@ -1,0 +1,109 @@
+"""The dataset registry: what a source reads into (``Dataset``), how formats register, label encoding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stitchcli.errors import StitchError
+
+
+@dataclass
+class ReadOptions:
+    """How to read a source: column names and the split (for hub datasets and metadata)."""
+
+    split: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    image_column: str = "image"
+    streaming: bool = False  # hf: sources: read the hub's Parquet files a row group at a time
+
+    def as_metadata(self) -> dict[str, str]:
+        columns = {
+            "text_column": self.text_column,
+            "label_column": self.label_column,
+            "image_column": self.image_column,
+        }
+        return columns | ({"streaming": "true"} if self.streaming else {})
+
+
+@dataclass
+class Dataset:
+    """Labelled samples read from one source; ``sample(i)`` is row ``i`` (text or image)."""
+
+    source: str
+    split: str
+    modality: str  # "text" or "image"
+    labels: list[int]
+    label_names: list[str]
+    fingerprint: str
+    get_sample: Callable[[int], Any] = field(repr=False)
+    # Every value of another column (ids that align parallel views); None: the source has none.
+    get_column: Callable[[str], list] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sample(self, index: int) -> Any:
+        return self.get_sample(index)
+
+    def samples(self, indices: Sequence[int]) -> list[Any]:
+        return [self.get_sample(int(i)) for i in indices]
+
+    def column(self, name: str) -> list:
+        """Every row's value of column ``name`` (a one-line error if the source has no such column)."""
+        if self.get_column is None:
+            raise StitchError(f"{self.source} has no columns besides its samples and labels")
+        return self.get_column(name)
+
+
+@dataclass
+class DatasetSource:
+    """A registered dataset format: how to recognise a source string and how to load it."""
+
+    name: str
+    description: str
+    matches: Callable[[str], bool]
+    load: Callable[[str, ReadOptions], Dataset]
+
+
+SOURCES: dict[str, DatasetSource] = {}
+
+
+def register_source(source: DatasetSource) -> DatasetSource:
+    """Add a dataset format; later registrations are tried first."""
+    SOURCES[source.name] = source
+    return source
+
+
+def default_split(source: str) -> str:
+    """A local file is its own split, named after its stem (``train.csv`` -> ``train``)."""
+    name = Path(source).name
+    for suffix in (".gz",):
+        name = name.removesuffix(suffix)
+    return Path(name).stem or name
+
+
+def encode_labels(raw: Sequence[Any], where: str) -> tuple[list[int], list[str]]:
+    """Map raw labels (ints or strings) to class ids and sorted class names."""
+    values = [str(v).strip() for v in raw]
+    if any(v == "" for v in values):
+        row = next(i for i, v in enumerate(values) if v == "")
+        raise StitchError(f"{where}: empty label in row {row}")
+    if all(_is_int(v) for v in values):
+        names = [str(v) for v in sorted({int(v) for v in values})]
+        lookup = {name: i for i, name in enumerate(names)}
+        return [lookup[str(int(v))] for v in values], names
+    names = sorted(set(values))
+    lookup = {name: i for i, name in enumerate(names)}
+    return [lookup[v] for v in values], names
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,200 @@
+"""One ``stitch embed`` run: dataset + encoder (+ anchors) -> an embeddings file, resumably."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from stitchcli import __version__, defaults
+from stitchcli.anchors.anchor_set import load_anchor_set, positions_among
+from stitchcli.console import log, progress, rate_column
+from stitchcli.data import ReadOptions, load_dataset
+from stitchcli.embed.distributed import index_when_all_done, local_device, under_torchrun
+from stitchcli.embed.loop import count_resumed, embed_chunks
+from stitchcli.embed.output import gather_rows, write_embeddings
+from stitchcli.embed.resume import ChunkStore, partial_dir_for
+from stitchcli.encoders import EncoderOptions, load_encoder
+from stitchcli.errors import StitchError
+from stitchcli.relspace import parse_similarity, relative_metadata
+from stitchcli.storage import store
+from stitchcli.storage.shards.plan import Shard, from_environment
+
+
+@dataclass
+class EmbedRequest:
+    """Everything ``stitch embed`` was asked to do."""
+
+    encoder: str
+    dataset: str
+    out: Path
+    read: ReadOptions
+    encoder_options: EncoderOptions
+    batch_size: int = 32
+    limit: int | None = None
+    anchors: Path | None = None
+    anchor_view: str | None = None  # a parallel view of the anchor set (default: that of the dataset)
+    similarity: str = "cosine"
+    center: bool = defaults.CENTER
+    chunk_size: int = 1024
+    resume: bool = True
+    force: bool = False  # embed again even if ``out`` is up to date
+    shard: Shard | None = None  # None: the whole run, or the shard torchrun / SLURM assign
+    num_workers: int = 0  # DataLoader workers that read and prepare batches (results unchanged)
+    quiet: bool = False
+
+
+def run_embed(request: EmbedRequest) -> dict:
+    """Embed and write ``request.out`` (or this process's shard of it); returns the written metadata.
+    Under torchrun every rank embeds its shard and rank 0 then writes the index."""
+    distributed = request.shard is None and under_torchrun()
+    if distributed:
+        options = replace(request.encoder_options, device=local_device(request.encoder_options.device))
+        request = replace(request, encoder_options=options)
+    metadata = _embed_one(request)
+    if distributed:
+        written = index_when_all_done(request.out)
+        if written is not None:
+            metadata = {**metadata, "index": str(written)}
+    return metadata
+
+
+def _embed_one(request: EmbedRequest) -> dict:
+    if request.batch_size <= 0:
+        raise StitchError(f"--batch-size must be positive, got {request.batch_size}")
+    if request.limit is not None and request.limit <= 0:
+        raise StitchError(f"--limit must be positive, got {request.limit}")
+    if request.chunk_size <= 0:
+        raise StitchError(f"--chunk-size must be positive, got {request.chunk_size}")
+    if request.num_workers < 0:
+        raise StitchError(f"--num-workers must be 0 or more, got {request.num_workers}")
+    out = store.check_writable(request.out)
+    if request.anchors is not None:
+        parse_similarity(request.similarity)
+    dataset = load_dataset(request.dataset, request.read)
+    # A two-tower checkpoint (CLIP) embeds with the tower of the data's modality.
+    request = replace(request, encoder_options=replace(request.encoder_options, modality=dataset.modality))
+    rows = range(len(dataset) if request.limit is None else min(request.limit, len(dataset)))
+    anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
+    if anchor_set is not None:
+        anchor_set = anchor_set.viewed(request.anchor_view, dataset.fingerprint, dataset.modality)
+    output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
+    shard = request.shard or from_environment()
+    if shard is not None:  # this process embeds one contiguous range of the rows, into its own file
+        part = shard.rows(len(rows))
+        rows = rows[part.start : part.stop]
+        out = shard.path(out)
+        output_key = store.fingerprint(run_key_all, str(shard))
+    if not request.force and out.exists():
+        existing = store.read_metadata(out)
+        if existing.get("output_key") == output_key:
+            return {**existing, "up_to_date": "true"}
+    # Anchors that are rows of what is being embedded (a train file) are taken from those rows
+    # instead of being embedded a second time.
+    among_rows = _anchor_positions(anchor_set, dataset, request.read, rows) if anchor_set else None
+    anchor_source = anchor_set.load_source() if anchor_set is not None and among_rows is None else None
+
+    encoder = load_encoder(request.encoder, request.encoder_options)
+    run_key = store.fingerprint(json.dumps({
+        "layout": 2,  # chunks are contiguous row ranges (1: spans of the length-sorted order)
+        "encoder": request.encoder,
+        "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
+        "pooling": encoder.pooling,  # the effective one: a default can differ between versions
+        "weights": _file_identity(request.encoder_options.weights),
+        "dataset": dataset.fingerprint,
+        "rows": [rows.start, rows.stop],
+        "read": asdict(request.read),
+        "batch_size": request.batch_size,
+        "chunk_size": request.chunk_size,
+        "anchors": anchor_set.fingerprint if anchor_set else None,
+        "anchor_view": anchor_set.dataset_fingerprint if anchor_set else None,
+    }, sort_keys=True))
+    chunks = ChunkStore(partial_dir_for(out), run_key, resume=request.resume)
+
+    anchor_embeddings = None
+    with progress(rate_column(), quiet=request.quiet) as bar:
+        if anchor_source is not None:
+            anchor_rows = anchor_set.indices.tolist()
+            spans = _embed_with_bar(bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks)
+            anchor_embeddings = torch.cat([chunks.load("anchors", i) for i in range(len(spans))])
+        spans = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
+    if among_rows is not None:
+        anchor_embeddings = gather_rows(chunks, spans, among_rows)
+    dim = chunks.load("data", 0).shape[1] if spans else 0
+
+    metadata = {
+        "encoder": encoder.spec,
+        "pooling": encoder.pooling,
+        "modality": encoder.modality,
+        "max_length": str(request.encoder_options.max_length),
+        "dtype": request.encoder_options.dtype,
+        "dataset": dataset.source,
+        "split": dataset.split,
+        "dataset_fingerprint": dataset.fingerprint,
+        "label_names": dataset.label_names,
+        "num_samples": str(len(rows)),
+        "dim": str(dim),
+        **request.read.as_metadata(),
+        "output_key": output_key,
+    }
+    if shard is not None:
+        metadata |= {"shard": str(shard), "shard_rows": json.dumps([rows.start, rows.stop]),
+                     "shard_run": run_key_all}
+    if anchor_set is not None:
+        metadata.update(relative_metadata(
+            anchor_set.fingerprint, request.similarity, request.center, len(anchor_set.indices)
+        ))
+        metadata["anchors_dataset"] = anchor_set.source
+        metadata["anchors_dataset_fingerprint"] = anchor_set.dataset_fingerprint
+    write_embeddings(out, chunks, spans, rows, dataset.labels, dim, metadata, anchor_embeddings,
+                     request.similarity, request.center)
+    chunks.remove()
+    return metadata
+
+
+def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, anchor_set) -> str:
+    """Everything the output depends on, known before the model loads: a rerun with the same key
+    finds its output up to date. The version stands for defaults that may change between releases."""
+    return store.fingerprint(json.dumps({
+        "version": __version__,
+        "encoder": request.encoder,
+        "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
+        "weights": _file_identity(request.encoder_options.weights),
+        "dataset": dataset_fingerprint,
+        "rows": num_rows,
+        "read": asdict(request.read),
+        "anchors": anchor_set.fingerprint if anchor_set else None,
+        "anchor_view": anchor_set.dataset_fingerprint if anchor_set else None,
+        "similarity": request.similarity if anchor_set else None,
+        "center": request.center if anchor_set else None,
+    }, sort_keys=True))
+
+
+def _anchor_positions(anchor_set, dataset, read: ReadOptions, rows: list[int]) -> torch.Tensor | None:
+    """Where the anchors are among the rows being embedded (read the same way), or None if any is not."""
+    columns = ("text_column", "label_column", "image_column")
+    if anchor_set.dataset_fingerprint != dataset.fingerprint or any(
+            getattr(anchor_set.read_options, c) != getattr(read, c) for c in columns):
+        return None
+    return positions_among(rows, anchor_set)
+
+
+def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> list[range]:
+    group = "anchors" if label == "anchors" else "data"
+    resumed = count_resumed(chunks, group, len(rows), request.batch_size, request.chunk_size)
+    if resumed:
+        log(f"resuming {label}: {resumed}/{len(rows)} samples already done")
+    task = bar.add_task(label, total=len(rows), completed=resumed)
+    return embed_chunks(
+        encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
+        on_progress=lambda n: bar.advance(task, n), num_workers=request.num_workers,
+    )
+
+
+def _file_identity(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    stat = Path(path).stat() if Path(path).exists() else None
+    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}" if stat else str(path)

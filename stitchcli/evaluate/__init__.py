@@ -1,0 +1,19 @@
+"""Evaluation: any head on any embeddings file (zero-shot), tables and plots of the results, and
+``compare`` (how alike two latent spaces are).
+
+``evaluation`` (checks that a head and a file fit, predictions, the matrix) → ``report`` (rich
+tables) → ``plotting`` (the heatmap). Importing the package costs no torch: up-front checks
+(``plot_format``) run before any heavy import; the rest loads on first use.
+"""
+
+from stitchcli._lazy import lazy_exports
+
+__all__ = ["Result", "compare_files", "evaluate", "evaluate_matrix", "plot_format", "plot_matrix",
+           "require_matplotlib", "results_table", "sweep_pairs_table", "sweep_table"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Result": ".evaluation", "evaluate": ".evaluation", "evaluate_matrix": ".evaluation",
+    "results_table": ".report", "sweep_table": ".report", "sweep_pairs_table": ".report",
+    "plot_format": ".plotting", "plot_matrix": ".plotting", "require_matplotlib": ".plotting",
+    "compare_files": ".compare",
+})

@@ -1,0 +1,230 @@
+"""Zero-shot evaluation: any head on any embeddings file, after checking they fit together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stitchcli.errors import IncompatibleError
+from stitchcli.heads.head import Head
+from stitchcli.heads.inputs import FileInputs, TensorInputs
+from stitchcli.heads.metrics import accuracy, macro_f1
+from stitchcli.storage.rows import RowReader, open_rows
+
+
+@dataclass
+class Result:
+    head: str
+    head_encoder: str
+    embeddings: str
+    encoder: str
+    space: str
+    stitched: bool
+    accuracy: float
+    macro_f1: float
+    num_samples: int
+    method: str = "relative"
+
+    def as_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def check_compatible(head: Head, file: RowReader) -> None:
+    """Refuse, with one line naming both sides, a file the head cannot read meaningfully."""
+    meta = file.metadata
+    if head.space == "relative":
+        if not file.has("relative"):
+            raise IncompatibleError(
+                f"{file.path} has no relative vectors but {head.path} is a relative head",
+                hint="embed it with --anchors (the head's anchor set), or run `stitch relative`.",
+            )
+        theirs = meta.get("anchors_fingerprint")
+        ours = head.metadata.get("anchors_fingerprint")
+        if theirs != ours:
+            raise IncompatibleError(
+                f"{file.path} used anchor set {theirs} but head {head.path} was trained on "
+                f"anchor set {ours}",
+                hint="embed both with the same ANCHORS.safetensors.",
+            )
+        for key, default in (("similarity", "cosine"), ("center", "false")):
+            if meta.get(key, default) != head.metadata.get(key, default):
+                raise IncompatibleError(
+                    f"{file.path} used {key} {meta.get(key, default)} but head {head.path} "
+                    f"expects {head.metadata.get(key, default)}",
+                    hint="recompute with `stitch relative --similarity ... --center/--no-center`.",
+                )
+    dim = file.shape("relative" if head.space == "relative" else "embeddings")[1]
+    if dim != head.config.in_dim:
+        raise IncompatibleError(
+            f"{file.path} has {head.space} vectors of dimension {dim} but head {head.path} "
+            f"reads dimension {head.config.in_dim}",
+            hint="an absolute head only works on encoders of its own width; use a relative head."
+            if head.space == "absolute" else None,
+        )
+
+
+def label_mapping(head: Head, file: RowReader) -> torch.Tensor:
+    """File label ids -> head class ids, matched by name (the order may differ)."""
+    names = file.meta_json("label_names", [])
+    lookup = {name: i for i, name in enumerate(head.label_names)}
+    unknown = [n for n in names if n not in lookup]
+    if unknown:
+        raise IncompatibleError(
+            f"labels of {file.path} differ from those of head {head.path}: "
+            f"{', '.join(map(str, unknown[:5]))} unknown to the head "
+            f"(head: {', '.join(map(str, head.label_names[:10]))})"
+        )
+    return torch.tensor([lookup[n] for n in names], dtype=torch.long)
+
+
+class _Translated:
+    """Inputs mapped block by block into another encoder's space."""
+
+    def __init__(self, inputs: FileInputs, translate) -> None:
+        self.inputs, self.translate = inputs, translate
+
+    def blocks(self):
+        for start, block in self.inputs.blocks():
+            yield start, self.translate(block)
+
+
+def translated_inputs(head: Head, file: RowReader, method: str) -> _Translated:
+    """The file's embeddings mapped into the head's encoder space through the shared anchors."""
+    theirs = file.metadata.get("anchors_fingerprint")
+    ours = head.metadata.get("anchors_fingerprint")
+    if head.anchor_embeddings is None or ours is None:
+        raise IncompatibleError(
+            f"head {head.path} holds no anchor embeddings to translate with",
+            hint="train it on a file embedded with --anchors.",
+        )
+    if not file.has("anchor_embeddings") or theirs != ours:
+        raise IncompatibleError(
+            f"{file.path} used anchor set {theirs} but head {head.path} holds anchor set {ours}",
+            hint="embed both with the same ANCHORS.safetensors.",
+        )
+    from stitchcli.translate.maps import fit_translation
+
+    translate = fit_translation(
+        method, file.read("anchor_embeddings").float(), head.anchor_embeddings.float()
+    )
+    return _Translated(FileInputs(file, "absolute", head.transform), translate)
+
+
+def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
+    """Class predictions of several heads on the same inputs (a tensor or blocks of ``FileInputs``).
+
+    Heads that start with a LayerNorm (both built-in architectures) share its normalisation:
+    it is computed once per chunk, and each head applies only its own affine part and the
+    rest. With many heads that is most of the work for linear heads.
+    """
+    predictions: list[list[torch.Tensor]] = [[] for _ in heads]
+    if isinstance(inputs, torch.Tensor):
+        inputs = TensorInputs(inputs)
+    for _, chunk in inputs.blocks():
+        shared: dict[float, torch.Tensor] = {}
+        for i, head in enumerate(heads):
+            first = head.module[0] if isinstance(head.module, nn.Sequential) else None
+            if isinstance(first, nn.LayerNorm) and tuple(first.normalized_shape) == (chunk.shape[1],):
+                if first.eps not in shared:
+                    shared[first.eps] = F.layer_norm(chunk, first.normalized_shape, eps=first.eps)
+                x = shared[first.eps]
+                if first.weight is not None:
+                    x = x * first.weight if first.bias is None else torch.addcmul(first.bias, x, first.weight)
+                logits = head.module[1:](x)
+            else:
+                logits = head.module(chunk)
+            predictions[i].append(logits.argmax(dim=1))
+    return [torch.cat(p) if p else torch.empty(0, dtype=torch.long) for p in predictions]
+
+
+def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -> Result:
+    target = label_mapping(head, file)[file.read("labels").long()]
+    encoder = file.metadata.get("encoder", "?")
+    return Result(
+        head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
+        encoder=encoder, space=head.space, stitched=encoder != head.encoder,
+        accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
+        num_samples=len(target), method=method,
+    )
+
+
+@torch.inference_mode()
+def evaluate(head: Head, file: RowReader, translate: str | None = None) -> Result:
+    """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first."""
+    # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
+    # keeps every row of a translated matrix complete and comparable.
+    if translate and head.space == "absolute":
+        inputs = translated_inputs(head, file, translate)
+        label_mapping(head, file)
+        return _result(head, file, predict_many([head], inputs)[0], translate)
+    check_compatible(head, file)
+    label_mapping(head, file)
+    inputs = FileInputs(file, head.space, head.transform)
+    return _result(head, file, predict_many([head], inputs)[0], head.space)
+
+
+def _check_pair(head: Head, file: RowReader) -> bool:
+    check_compatible(head, file)
+    label_mapping(head, file)
+    return True
+
+
+@torch.inference_mode()
+def evaluate_matrix(
+    heads: list[Head],
+    paths: list,
+    methods: list[str | None],
+    skip_incompatible: bool = False,
+    on_skip=None,
+    on_pair=None,
+) -> list[Result]:
+    """Every head on every file, one file at a time, each read a block of rows at a time (files, plain
+    or sharded, can be larger than memory).
+
+    Plain heads that read the same inputs (space and relative transform) run together on each
+    file (shared input normalisation);
+    translated heads run one by one, since each maps the inputs differently.
+    Results come head-major (all files of the first head first), as a table reads.
+    """
+    for path in paths:  # cheap checks first: a wrong file fails before any slow work
+        open_rows(path)
+    found: dict[tuple[int, int, int], Result] = {}
+
+    def attempt(head: Head, file: RowReader, run, *args):
+        try:
+            return run(*args)
+        except IncompatibleError as exc:
+            if not skip_incompatible:
+                raise
+            if on_skip:
+                on_skip(head, file, exc)
+        finally:
+            if on_pair:
+                on_pair()
+        return None
+
+    for f, path in enumerate(paths):
+        file = open_rows(path)
+        plain: dict[tuple, list[tuple[int, int, Head]]] = {}
+        for h, head in enumerate(heads):
+            for m, method in enumerate(methods if head.space == "absolute" else [None]):
+                if method is None:
+                    plain.setdefault((head.space, head.transform), []).append((h, m, head))
+                    continue
+                result = attempt(head, file, evaluate, head, file, method)
+                if result is not None:
+                    found[h, m, f] = result
+        for (space, transform), group in plain.items():
+            ready = []
+            for h, m, head in group:
+                if attempt(head, file, _check_pair, head, file):
+                    ready.append((h, m, head))
+            if ready:
+                inputs = FileInputs(file, space, transform)
+                predictions = predict_many([head for _, _, head in ready], inputs)
+                for (h, m, head), predicted in zip(ready, predictions, strict=True):
+                    found[h, m, f] = _result(head, file, predicted, space)
+    return [found[key] for key in sorted(found)]

@@ -1,0 +1,113 @@
+"""Rich tables for people: the stitching matrix (heads × encoders) and file summaries."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from stitchcli.evaluate.evaluation import Result
+
+SPEC_WIDTH = 28
+_PARTS = re.compile(r"(?<=[/:])")  # split after path and source separators, keeping them
+
+
+def short_spec(spec: str) -> str:
+    """Keep the distinctive end of long specs (local model paths): ``hf:…/minilm-l6/model``."""
+    return spec if len(spec) <= SPEC_WIDTH else spec.split(":", 1)[0] + ":…" + spec[-(SPEC_WIDTH - 4):]
+
+
+def short_names(values: list[str]) -> dict[str, str]:
+    """Each value without the leading path parts all share and without a shared ``.safetensors``:
+    ``runs/q/minilm-l6-test.safetensors`` -> ``minilm-l6-test``. Distinct values stay distinct."""
+    unique = list(dict.fromkeys(values))
+    parts = [_PARTS.split(value.removesuffix(".safetensors")) for value in unique]
+    shared = 0
+    while len(unique) > 1 and all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    names = {value: "".join(p[shared:]) for value, p in zip(unique, parts, strict=True)}
+    return names if len(set(names.values())) == len(names) else {value: value for value in unique}
+
+
+def row_key(result: Result) -> tuple[str, str]:
+    """One row per head and method: an absolute head may appear plain and translated."""
+    return result.head, result.method
+
+
+
+
+def results_table(results: list[Result]) -> Group:
+    """Rows are heads, columns embedding files, by short unique names that are never cut (a legend
+    below gives each in full); ``*`` marks cells that are not stitched."""
+    columns = list(dict.fromkeys(r.embeddings for r in results))
+    rows = list(dict.fromkeys(row_key(r) for r in results))
+    by_pair = {(row_key(r), r.embeddings): r for r in results}
+    column_names = short_names(columns)
+    head_names = short_names([head for head, _ in rows])
+    table = Table(title="Accuracy of each head (rows) on each encoder's file (columns)",
+                  caption="* same encoder as the head (no stitching); other cells are zero-shot "
+                  "stitching; — could not run")
+    table.add_column("head", no_wrap=True)
+    table.add_column("space", no_wrap=True)
+    for column in columns:
+        table.add_column(column_names[column], justify="right", no_wrap=True)
+    legend = []
+    for row in rows:
+        first = next(r for r in results if row_key(r) == row)
+        via = f" via {first.method}" if first.method not in ("relative", "absolute") else ""
+        cells = []
+        for column in columns:
+            result = by_pair.get((row, column))
+            if result is None:
+                cells.append("[dim]—[/]")
+            elif result.stitched:
+                cells.append(f"{result.accuracy:.3f} ")
+            else:
+                cells.append(f"[bold]{result.accuracy:.3f}*[/]")
+        table.add_row(head_names[first.head] + via, first.space, *cells)
+        if not via:
+            legend.append(f"  {head_names[first.head]}: {first.space} head on {first.head_encoder} "
+                          f"({first.head})")
+    for column in columns:
+        encoder = next(r.encoder for r in results if r.embeddings == column)
+        legend.append(f"  {column_names[column]}: {encoder} ({column})")
+    return Group(table, Text("\n".join(legend), style="dim", no_wrap=True))
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def sweep_table(results: list, evaluated_on: str) -> Table:
+    """One row per recipe: own accuracy, stitched accuracy and kept ratio (mean and worst pair)."""
+    table = Table(title=f"Stitching recipes, scored on {evaluated_on} rows",
+                  caption="own: each head on its own encoder; stitched: on the other encoders; "
+                  "kept = stitched / own; of native = stitched / the other encoder's own head; "
+                  "— could not run")
+    for name in ("recipe", "own", "stitched", "kept (mean)", "kept (min)", "of native (min)"):
+        table.add_column(name, justify="left" if name == "recipe" else "right", no_wrap=name == "recipe")
+    best = max((r.mean_accuracy or 0.0 for r in results), default=0.0)
+    for result in results:
+        own = sum(result.own.values()) / len(result.own)
+        stitched = _fmt(result.mean_accuracy)
+        if result.mean_accuracy is not None and len(results) > 1 and result.mean_accuracy == best:
+            stitched = f"[bold]{stitched}[/]"
+        table.add_row(result.recipe.label(), f"{own:.3f}", stitched, _fmt(result.mean_kept),
+                      _fmt(result.min_kept), _fmt(result.min_of_native))
+    return table
+
+
+def sweep_pairs_table(result) -> Table:
+    """One recipe's ordered pairs: the head's encoder, the encoder it reads, accuracy and kept ratio."""
+    table = Table(title=f"Every pair: {result.recipe.label()}",
+                  caption="own: the head on its own encoder; native: that encoder's own head; "
+                  "kept = stitched / own")
+    for name in ("head trained on", "evaluated on", "stitched", "own", "native", "kept", "of native"):
+        table.add_column(name, justify="left" if name.endswith(" on") else "right", no_wrap=True)
+    for pair in result.pairs:
+        table.add_row(short_spec(pair.head_encoder), short_spec(pair.encoder), _fmt(pair.accuracy),
+                      _fmt(pair.own_accuracy), _fmt(pair.native_accuracy), _fmt(pair.kept),
+                      _fmt(pair.of_native))
+    return table

@@ -1,0 +1,170 @@
+"""Classifier heads: architectures as a registry, saved as safetensors weights plus metadata."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stitchcli.errors import StitchError
+from stitchcli.relspace.transform import RelativeTransform
+from stitchcli.storage import store
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "silu": nn.SiLU, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU,
+}
+
+
+@dataclass
+class HeadConfig:
+    """The shape of a head; enough to rebuild it before loading its weights."""
+
+    arch: str
+    in_dim: int
+    num_classes: int
+    hidden: int = 768
+    activation: str = "silu"
+
+
+def _linear(config: HeadConfig) -> nn.Module:
+    # Every head first normalises each input vector on its own: similarities from different
+    # encoders differ in spread (one encoder's cosines sit near 0.5, another's near 0.1), and
+    # per-sample normalisation removes that before the weights see it, as in the paper's decoders.
+    return nn.Sequential(
+        nn.LayerNorm(config.in_dim, elementwise_affine=False),
+        nn.Linear(config.in_dim, config.num_classes),
+    )
+
+
+def _mlp(config: HeadConfig) -> nn.Module:
+    # The paper's relative decoder: LayerNorm -> Linear -> activation -> normalisation across
+    # the batch -> Linear.
+    return nn.Sequential(
+        nn.LayerNorm(config.in_dim),
+        nn.Linear(config.in_dim, config.hidden),
+        get_activation(config.activation)(),
+        nn.BatchNorm1d(config.hidden),
+        nn.Linear(config.hidden, config.num_classes),
+    )
+
+
+class PrototypeHead(nn.Module):
+    """Training-free: one prototype per class (the mean of its unit-normalised inputs), and each
+    sample goes to the prototype of highest cosine. Fitted in closed form by ``fit``."""
+
+    def __init__(self, config: HeadConfig) -> None:
+        super().__init__()
+        self.register_buffer("prototypes", torch.zeros(config.num_classes, config.in_dim))
+
+    @torch.no_grad()
+    def fit_blocks(self, blocks) -> None:
+        """Fitted from (features, labels) blocks: any number of rows, one block in memory."""
+        sums = torch.zeros_like(self.prototypes)
+        for features, labels in blocks:
+            sums.index_add_(0, labels, F.normalize(features.float(), dim=1, eps=1e-12))
+        self.prototypes.copy_(F.normalize(sums, dim=1, eps=1e-12))
+
+    def fit(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        self.fit_blocks([(features, labels)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x.float(), dim=1, eps=1e-12) @ self.prototypes.T
+
+
+def _prototype(config: HeadConfig) -> nn.Module:
+    return PrototypeHead(config)
+
+
+# A module with a ``fit_blocks(blocks of (features, labels))`` or ``fit(features, labels)`` method
+# is fitted in closed form instead of trained.
+ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {
+    "linear": _linear, "mlp": _mlp, "prototype": _prototype,
+}
+
+
+def register_architecture(name: str, build: Callable[[HeadConfig], nn.Module]) -> None:
+    ARCHITECTURES[name] = build
+
+
+def get_activation(name: str) -> Callable[[], nn.Module]:
+    if name not in ACTIVATIONS:
+        raise StitchError(f"unknown activation {name!r}", hint=f"choose one of {', '.join(ACTIVATIONS)}.")
+    return ACTIVATIONS[name]
+
+
+def build_head(config: HeadConfig) -> nn.Module:
+    from stitchcli.plugins import load_group
+
+    load_group("stitchcli.heads", register_architecture)
+    if config.arch not in ARCHITECTURES:
+        raise StitchError(
+            f"unknown head architecture {config.arch!r}",
+            hint=f"choose one of {', '.join(ARCHITECTURES)}.",
+        )
+    get_activation(config.activation)
+    return ARCHITECTURES[config.arch](config)
+
+
+@dataclass
+class Head:
+    """A trained head with what it was trained on (space, anchors, encoder, labels)."""
+
+    path: Path
+    config: HeadConfig
+    module: nn.Module
+    space: str
+    encoder: str
+    label_names: list[str]
+    metadata: dict[str, str] = field(default_factory=dict)
+    anchor_embeddings: torch.Tensor | None = None
+    transform: RelativeTransform = field(default_factory=RelativeTransform)
+
+
+def save_head(path: Path, head: Head) -> None:
+    tensors = {f"weights.{k}": v for k, v in head.module.state_dict().items()}
+    if head.anchor_embeddings is not None:
+        tensors["anchor_embeddings"] = head.anchor_embeddings
+    metadata = dict(head.metadata)
+    metadata.update({
+        "arch": head.config.arch,
+        "in_dim": str(head.config.in_dim),
+        "num_classes": str(head.config.num_classes),
+        "hidden": str(head.config.hidden),
+        "activation": head.config.activation,
+        "space": head.space,
+        "encoder": head.encoder,
+        "label_names": json.dumps(head.label_names),
+        **head.transform.as_metadata(),
+    })
+    store.save(path, "head", tensors, metadata)
+
+
+def load_head(path: Path) -> Head:
+    file = store.load(path, kind="head")
+    meta = file.metadata
+    try:
+        config = HeadConfig(
+            arch=meta["arch"], in_dim=int(meta["in_dim"]), num_classes=int(meta["num_classes"]),
+            hidden=int(meta["hidden"]), activation=meta["activation"],
+        )
+        label_names = json.loads(meta["label_names"])
+        space, encoder = meta["space"], meta["encoder"]
+        transform = RelativeTransform.from_metadata(meta)
+    except (KeyError, ValueError) as exc:
+        raise StitchError(f"head file {path} is missing metadata ({exc})") from None
+    module = build_head(config)
+    weights = {k.removeprefix("weights."): v for k, v in file.tensors.items()
+               if k.startswith("weights.")}
+    try:
+        module.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise StitchError(f"head file {path} has weights that do not fit its architecture") from exc
+    module.eval()
+    return Head(path=Path(path), config=config, module=module, space=space, encoder=encoder,
+                label_names=label_names, metadata=meta,
+                anchor_embeddings=file.tensors.get("anchor_embeddings"), transform=transform)

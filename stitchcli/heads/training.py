@@ -1,0 +1,126 @@
+"""Training a head on one embeddings file: seeded, deterministic on CPU, with a loss bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from stitchcli.console import progress
+from stitchcli.errors import StitchError
+from stitchcli.heads.head import Head, HeadConfig, build_head
+from stitchcli.heads.inputs import TRAIN_IN_MEMORY_BYTES, FileInputs, TensorInputs, predictions
+from stitchcli.heads.metrics import accuracy
+from stitchcli.relspace import RelativeTransform
+from stitchcli.relspace.similarity import relative_metadata
+from stitchcli.storage.rows import open_rows
+
+
+@dataclass
+class TrainRequest:
+    embeddings: Path
+    space: str = "relative"
+    arch: str = "mlp"
+    hidden: int = 768
+    activation: str = "silu"
+    epochs: int = 10
+    lr: float = 1e-4
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    seed: int = 0
+    transform: RelativeTransform = field(default_factory=RelativeTransform)
+    quiet: bool = False
+
+
+def check_options(request: TrainRequest) -> None:
+    """Refuse bad numbers before any file is read."""
+    for name in ("epochs", "batch_size", "hidden"):
+        if getattr(request, name) <= 0:
+            raise StitchError(f"--{name.replace('_', '-')} must be positive, got {getattr(request, name)}")
+    if request.lr <= 0:
+        raise StitchError(f"--lr must be positive, got {request.lr}")
+    request.transform.check()
+
+
+def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainRequest) -> nn.Module:
+    """A head module fitted to ``inputs`` (``FileInputs``, ``TensorInputs`` or a tensor) and ``labels``:
+    in closed form if it has ``fit_blocks`` (a block at a time) or ``fit`` (all rows at once), else
+    by Adam on shuffled batches: from memory for inputs up to ``TRAIN_IN_MEMORY_BYTES``, read from
+    disk batch by batch beyond (the same values either way)."""
+    if isinstance(inputs, torch.Tensor):
+        inputs = TensorInputs(inputs)
+    torch.manual_seed(request.seed)
+    module = build_head(config)
+    if hasattr(module, "fit_blocks"):
+        module.fit_blocks((block, labels[start : start + len(block)]) for start, block in inputs.blocks())
+        return module.eval()
+    if hasattr(module, "fit"):
+        module.fit(inputs.all(), labels)
+        return module.eval()
+    if isinstance(inputs, FileInputs) and inputs.num_rows * inputs.dim * 4 <= TRAIN_IN_MEMORY_BYTES:
+        inputs = TensorInputs(inputs.all())  # read once: every epoch visits every row
+    optimiser = torch.optim.Adam(module.parameters(), lr=request.lr,
+                                 weight_decay=request.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(request.seed)
+    n = len(labels)
+    steps = -(-n // request.batch_size)
+    module.train()
+    with progress(quiet=request.quiet) as bar:
+        task = bar.add_task("training", total=request.epochs * steps, loss=float("nan"))
+        for epoch in range(request.epochs):
+            order = torch.randperm(n, generator=generator)
+            running = 0.0
+            for step in range(steps):
+                batch = order[step * request.batch_size : (step + 1) * request.batch_size]
+                if len(batch) < 2 and n > 1:  # batch norm cannot train on a single sample
+                    bar.advance(task)
+                    continue
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_fn(module(inputs.take(batch)), labels[batch])
+                loss.backward()
+                optimiser.step()
+                running += loss.item()
+                bar.update(task, advance=1,
+                           description=f"epoch {epoch + 1}/{request.epochs} loss {running / (step + 1):.4f}")
+    return module.eval()
+
+
+def train_head(request: TrainRequest) -> Head:
+    check_options(request)
+    transform = request.transform if request.space == "relative" else RelativeTransform()
+    file = open_rows(request.embeddings)
+    inputs = FileInputs(file, request.space, transform)
+    labels = file.read("labels").long()
+    label_names = file.meta_json("label_names", [])
+    if len(label_names) < 2:
+        raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
+    config = HeadConfig(request.arch, inputs.dim, len(label_names), request.hidden, request.activation)
+    module = fit_module(config, inputs, labels, request)
+    train_accuracy = accuracy(predictions(module, inputs), labels)
+    meta = file.metadata
+    metadata = {
+        "train_file": str(request.embeddings),
+        "dataset": meta.get("dataset"),
+        "dataset_fingerprint": meta.get("dataset_fingerprint"),
+        "train_accuracy": f"{train_accuracy:.6f}",
+        "epochs": str(request.epochs),
+        "lr": str(request.lr),
+        "batch_size": str(request.batch_size),
+        "seed": str(request.seed),
+        "dim": meta.get("dim"),
+    }
+    anchor_embeddings = file.read("anchor_embeddings") if file.has("anchor_embeddings") else None
+    if request.space == "relative" or anchor_embeddings is not None:
+        if "anchors_fingerprint" in meta:
+            metadata.update(relative_metadata(
+                meta["anchors_fingerprint"], meta["similarity"], meta["center"] == "true",
+                int(meta["num_anchors"]),
+            ))
+    return Head(
+        path=Path(), config=config, module=module, space=request.space,
+        encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
+        anchor_embeddings=anchor_embeddings, transform=transform,
+    )

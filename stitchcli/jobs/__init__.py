@@ -1,0 +1,11 @@
+"""Multi-step jobs over the stages below: ``run`` (anchors → embed → heads → evaluate for many
+encoders) and ``sweep`` (stitching recipes compared on stored embeddings)."""
+
+from stitchcli._lazy import lazy_exports
+
+__all__ = ["FROM_FILE", "RunRequest", "SweepRequest", "expand_grid", "run_all", "run_sweep"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "RunRequest": ".run", "run_all": ".run:run",
+    "SweepRequest": ".sweep", "expand_grid": ".sweep", "run_sweep": ".sweep", "FROM_FILE": ".sweep.data",
+})

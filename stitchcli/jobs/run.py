@@ -1,0 +1,123 @@
+"""``stitch run``: anchors → embed → heads → evaluate for several encoders, reusing up-to-date files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stitchcli import defaults
+from stitchcli.console import log
+from stitchcli.data import ReadOptions, load_dataset
+from stitchcli.errors import StitchError
+from stitchcli.storage import store
+
+SPACES = ("relative", "absolute")
+
+
+@dataclass
+class RunRequest:
+    """Encoders, data and where to put every file of one ``stitch run``."""
+
+    encoders: list[str]
+    train: str
+    test: str
+    out_dir: Path
+    read: ReadOptions = field(default_factory=ReadOptions)
+    num_anchors: int = defaults.NUM_ANCHORS
+    strategy: str = defaults.STRATEGY
+    seed: int = 0
+    baseline: bool = True
+    translate: list[str | None] = field(default_factory=lambda: [None])
+    batch_size: int = 32
+    device: str = "auto"
+    force: bool = False
+    quiet: bool = False
+
+
+def file_stems(encoders: list[str]) -> list[str]:
+    """``hf:.assets/minilm-l6`` -> ``minilm-l6``: the files of each encoder are named after it."""
+    if len(encoders) < 2:
+        raise StitchError("stitch run needs two or more encoders to stitch between")
+    stems = [spec.partition(":")[2].rstrip("/").rsplit("/", 1)[-1] for spec in encoders]
+    if any(not stem for stem in stems) or len(set(stems)) < len(stems):
+        raise StitchError(f"encoders {', '.join(encoders)} do not have distinct names to file under",
+                          hint="give each encoder once; specs must end in distinct names.")
+    return stems
+
+
+def _anchors(request: RunRequest, path: Path) -> Path:
+    """The anchor set, chosen once: reused while the train source and settings are the same."""
+    from stitchcli.anchors.anchor_set import choose_anchors, save_anchor_set
+
+    dataset = load_dataset(request.train, request.read)
+    wanted = {"dataset_fingerprint": dataset.fingerprint, "strategy": request.strategy,
+              "seed": str(request.seed), "num_anchors": str(request.num_anchors),
+              **request.read.as_metadata()}
+    if path.exists() and not request.force:
+        existing = store.read_metadata(path)
+        if all(existing.get(key) == value for key, value in wanted.items()):
+            return path
+    anchor_set, labels, extra = choose_anchors(dataset, request.num_anchors, request.strategy,
+                                               request.seed, [], request.read)
+    save_anchor_set(path, anchor_set, labels, extra)
+    if not request.quiet:
+        log(f"[green]wrote[/] {path}: {request.num_anchors} {request.strategy} anchors")
+    return path
+
+
+def _embed(request: RunRequest, encoder: str, source: str, anchors: Path, out: Path) -> Path:
+    from stitchcli.embed.job import EmbedRequest, run_embed
+    from stitchcli.encoders import EncoderOptions
+
+    meta = run_embed(EmbedRequest(
+        encoder=encoder, dataset=source, out=out, read=request.read,
+        encoder_options=EncoderOptions(device=request.device), batch_size=request.batch_size,
+        anchors=anchors, force=request.force, quiet=request.quiet))
+    if not request.quiet:
+        log(f"{out}: up to date" if meta.get("up_to_date") else f"[green]wrote[/] {out}")
+    return out
+
+
+def _head(train_file: Path, space: str, out: Path) -> Path:
+    from stitchcli.heads.head import save_head
+    from stitchcli.heads.training import TrainRequest, train_head
+    from stitchcli.relspace import RelativeTransform
+
+    transform = RelativeTransform(defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
+    head = train_head(TrainRequest(train_file, space, defaults.ARCH, defaults.HIDDEN, defaults.ACTIVATION,
+                                   defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0,
+                                   transform=transform, quiet=True))
+    save_head(out, head)
+    return out
+
+
+def run(request: RunRequest) -> list:
+    """Every step; returns the evaluation results (also written to ``evaluate.json``)."""
+    from stitchcli.evaluate.evaluation import evaluate_matrix
+    from stitchcli.heads.head import load_head
+
+    stems = file_stems(request.encoders)
+    if request.num_anchors <= 0 or request.batch_size <= 0:
+        raise StitchError("--num-anchors and --batch-size must be positive")
+    out_dir = Path(request.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store.check_writable(out_dir / "evaluate.json")
+    anchors = _anchors(request, out_dir / "anchors.safetensors")
+    heads: list[Path] = []
+    tests: list[Path] = []
+    for encoder, stem in zip(request.encoders, stems, strict=True):
+        train = _embed(request, encoder, request.train, anchors, out_dir / f"{stem}-train.safetensors")
+        tests.append(_embed(request, encoder, request.test, anchors, out_dir / f"{stem}-test.safetensors"))
+        for space in SPACES[: 2 if request.baseline else 1]:
+            heads.append(_head(train, space, out_dir / f"{stem}-{space}.safetensors"))
+
+    def skipped(head, file, exc) -> None:
+        if not request.quiet:
+            log(f"[dim]not run: {head.path.name} × {file.path.name}: {exc.format_message()}[/]")
+
+    results = evaluate_matrix([load_head(h) for h in heads], tests, request.translate,
+                              skip_incompatible=True, on_skip=skipped)
+    with store.atomic_path(out_dir / "evaluate.json") as tmp:
+        tmp.write_text(json.dumps({"results": [r.as_json() for r in results]}, indent=2) + "\n")
+    return results

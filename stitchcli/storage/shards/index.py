@@ -1,0 +1,104 @@
+"""The index of a sharded embeddings file: written once all shards exist, checked on every read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stitchcli.errors import StitchError
+from stitchcli.storage.files import Header, read_header
+from stitchcli.storage.plain import article, atomic_path, inspect_file, kind_hint
+from stitchcli.storage.shards.plan import Shard, index_path, shard_files
+
+FORMAT = "stitchcli-shards"
+SHARD_KEYS = ("shard", "shard_rows", "output_key", "num_samples")  # per shard, not of the whole
+
+
+def _shard_of(path: Path, meta: dict[str, str]) -> tuple[Shard, list[int]]:
+    try:
+        index, count = (int(x) for x in meta["shard"].split("/"))
+        return Shard(index, count), json.loads(meta["shard_rows"])
+    except (KeyError, ValueError) as exc:
+        raise StitchError(f"{path} is not a shard of a sharded embed (no shard metadata: {exc})") from None
+
+
+def write_index(out: Path) -> Path:
+    """Check the shards beside ``out`` (all there, once each, one run, rows covering 0..N) and write
+    ``out.index.json``. Nothing is written when a check fails."""
+    out = Path(out)
+    files = shard_files(out)
+    if not files:
+        raise StitchError(f"no shards of {out} found (expected {Shard(0, 1).path(out).name}-style files)")
+    shards = []
+    for path in files:
+        meta = inspect_file(path, "embeddings").metadata
+        shard, rows = _shard_of(path, meta)
+        shards.append((shard, rows, path, meta))
+    count = shards[0][0].count
+    runs = {meta.get("shard_run") for *_, meta in shards}
+    if len(runs) > 1 or any(shard.count != count for shard, *_ in shards):
+        raise StitchError(f"the shards of {out} come from different runs "
+                          f"({', '.join(p.name for _, _, p, _ in shards)})",
+                          hint="delete the stale shards and embed them again with the same options.")
+    present = {shard.index for shard, *_ in shards}
+    missing = [Shard(i, count).path(out).name for i in range(count) if i not in present]
+    if missing:
+        raise StitchError(f"{len(missing)} of the {count} shards of {out} are missing: "
+                          f"{', '.join(missing[:5])}",
+                          hint="run the missing shards (same command with their --shard), then merge.")
+    shards.sort(key=lambda item: item[0].index)
+    expected = 0
+    for _, rows, path, _ in shards:
+        if rows[0] != expected:
+            raise StitchError(f"{path} covers rows {rows[0]}..{rows[1]}, but rows from {expected} "
+                              "were expected")
+        expected = rows[1]
+    first = shards[0][3]
+    index = {
+        "format": FORMAT, "run": first.get("shard_run"), "count": count, "num_samples": expected,
+        "metadata": {k: v for k, v in first.items() if k not in SHARD_KEYS and not k.startswith("shard")},
+        "shards": [{"file": path.name, "rows": rows, "num_samples": rows[1] - rows[0],
+                    "output_key": meta.get("output_key")} for _, rows, path, meta in shards],
+    }
+    target = index_path(out)
+    with atomic_path(target, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(index, indent=2) + "\n")
+    return target
+
+
+def read_index(path: Path) -> tuple[dict, list[Path]]:
+    """The index and its shard files, checked: every shard there, of this run, unchanged."""
+    path = Path(path)
+    if not path.exists():
+        raise StitchError(f"file not found: {path}")
+    try:
+        index = json.loads(path.read_text())
+        shards = index["shards"]
+        if index.get("format") != FORMAT:
+            raise ValueError("not a stitchcli shard index")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StitchError(f"{path} is not a stitchcli shard index ({exc})") from None
+    files = [path.parent / shard["file"] for shard in shards]
+    for file, shard in zip(files, shards, strict=True):
+        if not file.exists():
+            raise StitchError(f"shard {file} listed in {path} is missing")
+        meta = inspect_file(file, "embeddings").metadata
+        if meta.get("shard_run") != index["run"] or meta.get("output_key") != shard["output_key"]:
+            raise StitchError(f"{file} was embedded again since {path} was written",
+                              hint="run `stitch merge` again.")
+    return index, files
+
+
+def index_header(path: Path, kind: str | None) -> Header:
+    """A shard index as one embeddings file's header: the run's metadata, the shards' row counts."""
+    from dataclasses import replace
+
+    if kind is not None and kind != "embeddings":
+        raise StitchError(f"{path} is a shard index of embeddings, expected {article(kind)} {kind} file",
+                          hint=kind_hint(kind))
+    index, files = read_index(path)
+    first = read_header(files[0])
+    rows = {"embeddings", "labels", "indices", "relative"}
+    tensors = {name: replace(spec, shape=(index["num_samples"], *spec.shape[1:])) if name in rows else spec
+               for name, spec in first.tensors.items()}
+    return Header({**index["metadata"], "num_samples": str(index["num_samples"])}, tensors)

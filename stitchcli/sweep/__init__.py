@@ -1,6 +1,0 @@
-"""``stitch sweep``: stitching recipes compared on existing embeddings files, with no re-embedding."""
-
-from stitchcli.sweep.grid import Recipe, expand_grid
-from stitchcli.sweep.runner import SweepRequest, run_sweep
-
-__all__ = ["Recipe", "SweepRequest", "expand_grid", "run_sweep"]
