@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Stitching on hard pairs, offline, with every setting at its default: the kept-ratio tables.
+# Stitching on hard pairs, offline, with every setting at its default: the of-probe tables.
 #   text:   MiniLM-L6 (384-d), MiniLM-L3 (384-d), MPNet (768-d) on Rotten Tomatoes snippets
 #   images: MobileNetV2 (CNN, 1280-d), a DINOv2-S/14-derived ViT (384-d), EfficientNet-Lite1 (CNN,
 #           1280-d) on scikit-learn's digits and Debian's openclipart clip art
 # Each encoder embeds each train and test file once (kept in runs/hard-pairs/, reused on the next run;
-# --fresh embeds again); `stitch sweep` then fits the default head on each encoder's train file and
-# scores it on every encoder's test file, next to the absolute baseline (--baseline).
+# --fresh embeds again); `stitch sweep` then fits heads on each encoder's train file and scores them on
+# every encoder's test file: the default (an absolute logistic head read through a ridge map fitted on
+# the anchors), the relative heads (logistic, and the earlier default prototype), and the absolute
+# baseline (--baseline); each pair also against a logistic probe of the encoder it reads (of probe).
 #
 #   ./recipes/hard-pairs.sh [--fresh] [--no-mpnet]
 set -euo pipefail
@@ -43,10 +45,11 @@ sweep() {  # sweep DATASET NAME...
   shift
   for name in "$@"; do files+=(--train "$run/$dataset/$name-train.safetensors"); done
   for name in "$@"; do files+=(--test "$run/$dataset/$name-test.safetensors"); done
-  echo "== $dataset: the default recipe and the absolute baseline" >&2
-  "$STITCH" sweep "${files[@]}" --baseline --quiet
-  "$STITCH" sweep "${files[@]}" --baseline --quiet --json > "$run/$dataset/sweep.json.tmp"
+  echo "== $dataset: the default (translated) recipe, relative heads and the absolute baseline" >&2
+  "$STITCH" sweep "${files[@]}" --arch logistic --arch prototype --translate ridge --baseline --quiet \
+    --json > "$run/$dataset/sweep.json.tmp"
   mv "$run/$dataset/sweep.json.tmp" "$run/$dataset/sweep.json"
+  "$PY" recipes/sweep_summary.py "$run/$dataset/sweep.json"
 }
 
 mkdir -p "$run/text" "$run/digits" "$run/clipart"

@@ -43,7 +43,8 @@ def test_full_flow_from_the_shell(tiny_bert, text_csv, text_jsonl, tmp_path):
        "--label-column", "stars", "--anchors", anchors, "--out", other)
 
     head = tmp_path / "head.safetensors"
-    summary = json.loads(ok("train-head", "--embeddings", train, "--epochs", 5, "--json", "--out", head))
+    summary = json.loads(ok("train-head", "--embeddings", train, "--space", "relative", "--epochs", 5,
+                                 "--json", "--out", head))
     assert summary["space"] == "relative" and 0 <= summary["train_accuracy"] <= 1
     report = json.loads(ok("evaluate", "--head", head, "--embeddings", train, "--json"))
     assert report["results"][0]["stitched"] is False and report["results"][0]["num_samples"] == 12

@@ -131,7 +131,8 @@ def test_a_head_from_language_a_reads_language_b_through_parallel_anchors(langua
     assert not torch.allclose(xx.tensors["embeddings"], en.tensors["embeddings"], atol=0.1)  # other spaces
     assert torch.allclose(xx.tensors["relative"], en.tensors["relative"], atol=1e-4)  # the same relative ones
     head = d / "head.safetensors"
-    assert run_cli("train-head", "-q", "--embeddings", d / "en.safetensors", "--out", head).exit_code == 0
+    assert run_cli("train-head", "-q", "--space", "relative", "--embeddings", d / "en.safetensors",
+                   "--out", head).exit_code == 0
     own, stitched = accuracy(head, d / "en.safetensors"), accuracy(head, d / "xx.safetensors")
     assert stitched["stitched"] and stitched["accuracy"] == own["accuracy"]
 
@@ -191,7 +192,8 @@ def test_parallel_refusals(languages):
     anchors(d / "plain.safetensors", en)
     embed(languages["en_encoder"], en, d / "plain.emb", "--anchors", d / "plain.safetensors")
     embed(languages["en_encoder"], en, d / "par.emb", "--anchors", d / "a.safetensors")
-    assert run_cli("train-head", "-q", "--embeddings", d / "par.emb", "--out", d / "h.safetensors").exit_code == 0
+    assert run_cli("train-head", "-q", "--space", "relative", "--embeddings", d / "par.emb",
+                   "--out", d / "h.safetensors").exit_code == 0
     assert_one_line_error(run_cli("evaluate", "--head", d / "h.safetensors", "--embeddings", d / "plain.emb"),
                           "anchor set")
 
@@ -260,6 +262,8 @@ def test_a_prompt_prototype_head_classifies_images_through_caption_anchors(tiny_
     result = run_cli(
         "train-head",
         "-q",
+        "--space",
+        "relative",
         "--arch",
         "prototype",
         "--normalize",

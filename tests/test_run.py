@@ -38,9 +38,11 @@ def test_run_writes_every_file_and_the_matrix_then_reuses_them(tiny_bert, second
                 f"{stem}-absolute.safetensors"} <= names
     assert {"anchors.safetensors", "evaluate.json"} <= names
     assert json.loads((out / "evaluate.json").read_text())["results"] == results
-    # 2 relative heads × 2 files + 2 absolute heads on their own width only (32-d vs 48-d).
-    assert len(results) == 6
-    assert sorted((r["space"], r["stitched"]) for r in results).count(("absolute", True)) == 0
+    # 2 relative heads × 2 files, 2 absolute heads via ridge × 2 files (translation crosses widths),
+    # and the same absolute heads as they are, on their own width only (32-d vs 48-d).
+    assert len(results) == 10
+    methods = sorted((r["method"], r["stitched"]) for r in results)
+    assert methods.count(("ridge", True)) == 2 and methods.count(("absolute", True)) == 0
     embedded = {p: p.stat().st_mtime_ns for p in out.glob("*-t*.safetensors")}
     again = run_cli(*args)
     assert again.exit_code == 0, again.stderr

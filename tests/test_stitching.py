@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import torch
 
@@ -156,3 +157,26 @@ def test_shared_normalisation_gives_the_same_predictions_as_each_head_alone():
         together = predict_many(heads, features)
         for head, predicted in zip(heads, together, strict=True):
             assert torch.equal(predicted, head.module(features).argmax(dim=1))
+
+
+def test_translated_head_records_its_map_and_evaluate_uses_it(world, tmp_path):
+    head = tmp_path / "head-ridge.safetensors"
+    ok("train-head", "--embeddings", world["files"]["trainA"], "--arch", "logistic", "--translate", "ridge",
+       "--out", head, "--quiet")
+    meta = store.read_metadata(head)
+    assert meta["space"] == "absolute" and meta["translate"] == "ridge" and meta["arch"] == "logistic"
+    results = evaluate_json("--head", head, "--embeddings", world["files"]["testA"],
+                            "--embeddings", world["files"]["testB"], "--embeddings", world["files"]["testC"])
+    by_file = {Path(r["embeddings"]).name: r for r in results}
+    assert {r["method"] for r in results} == {"ridge"}
+    assert by_file["testB.safetensors"]["accuracy"] > 0.9  # B = 3·A·Q: the map recovers it
+    assert by_file["testC.safetensors"]["accuracy"] > 0.5  # another width: only translation can run
+    # Asked for explicitly, other methods still override the recorded one.
+    plain = evaluate_json("--head", head, "--embeddings", world["files"]["testB"], "--translate", "none")
+    assert plain[0]["method"] == "absolute" and plain[0]["accuracy"] < 0.5
+
+
+def test_translated_head_refuses_an_unknown_map(world, tmp_path):
+    result = run_cli("train-head", "--embeddings", world["files"]["trainA"], "--translate", "warp",
+                     "--out", tmp_path / "h.safetensors")
+    assert_one_line_error(result, "unknown translation 'warp'")

@@ -27,7 +27,7 @@ def sweep_json(world, *args) -> dict:
 
 def test_default_recipe_reports_every_ordered_pair(world):
     report = sweep_json(world, "--epochs", 15)
-    assert set(report) == {"encoders", "evaluated_on", "num_train", "num_held_out", "recipes"}
+    assert set(report) == {"encoders", "evaluated_on", "num_train", "num_held_out", "recipes", "seeds"}
     assert [e["encoder"] for e in report["encoders"]] == ["synth:A", "synth:B", "synth:C"]
     assert report["evaluated_on"] == "test" and report["num_held_out"] == 200
     [recipe] = report["recipes"]
@@ -58,8 +58,8 @@ def test_grid_with_baseline_and_table(world):
 def test_sweep_matches_train_head_and_evaluate(world, tmp_path):
     """The same recipe through the file commands gives the same accuracy: one code path."""
     head = tmp_path / "head.safetensors"
-    ok("train-head", "--embeddings", world["files"]["trainA"], "--arch", "prototype", "--normalize", "file",
-       "--topk", 10, "--topk-power", 2, "--out", head, "--quiet")
+    ok("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative", "--arch", "prototype",
+       "--normalize", "file", "--topk", 10, "--topk-power", 2, "--out", head, "--quiet")
     meta = store.load(head).metadata
     assert (meta["normalize"], meta["topk"], meta["topk_power"]) == ("file", "10", "2.0")
     result = json.loads(ok("evaluate", "--head", head, "--embeddings", world["files"]["testB"], "--json"))
@@ -115,7 +115,8 @@ def test_bad_center_value_is_a_usage_error(world):
 
 def test_old_heads_without_transform_metadata_read_raw_vectors(world, tmp_path):
     head = tmp_path / "head.safetensors"
-    ok("train-head", "--embeddings", world["files"]["trainA"], "--normalize", "none", "--out", head, "--quiet")
+    ok("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative", "--normalize", "none",
+       "--out", head, "--quiet")
     file = store.load(head)
     old = tmp_path / "old.safetensors"
     legacy = {k: v for k, v in file.metadata.items()
@@ -131,8 +132,8 @@ def test_normalised_heads_evaluate_alongside_raw_ones(world, tmp_path):
     heads = []
     for normalize in ("none", "file", "anchors"):
         heads += ["--head", tmp_path / f"{normalize}.safetensors"]
-        ok("train-head", "--embeddings", world["files"]["trainA"], "--normalize", normalize,
-           "--out", heads[-1], "--quiet")
+        ok("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative",
+           "--normalize", normalize, "--out", heads[-1], "--quiet")
     results = json.loads(ok("evaluate", *heads, "--embeddings", world["files"]["testB"], "--json"))["results"]
     assert len(results) == 3 and all(r["accuracy"] > 0.8 for r in results)
 
@@ -185,3 +186,41 @@ def test_anchors_that_are_not_rows_of_the_train_files_are_refused(world):
     result = run_cli("sweep", "--train", world["files"]["testA"], "--train", world["files"]["testB"],
                      "--validation", 0.2, "--anchors", world["anchors"])
     assert_one_line_error(result, "are not rows of")
+
+
+def test_of_probe_is_stitched_over_the_target_encoders_probe(world):
+    report = sweep_json(world, "--arch", "logistic", "--translate", "ridge")
+    translated, relative = report["recipes"]  # translated recipes come before relative ones
+    assert translated["label"] == "40 file · absolute · logistic · via ridge"
+    for recipe in (relative, translated):
+        probes = recipe["probe_accuracy"]
+        assert set(probes) == {"synth:A", "synth:B", "synth:C"} and min(probes.values()) > 0.8
+        for pair in recipe["pairs"]:
+            assert pair["probe_accuracy"] == probes[pair["encoder"]]
+            if pair["accuracy"] is not None:
+                assert pair["of_probe"] == pytest.approx(pair["accuracy"] / pair["probe_accuracy"], abs=1e-3)
+        assert recipe["min_of_probe"] == min(p["of_probe"] for p in recipe["pairs"])
+    # B = 3·A·Q: a ridge map fitted on 40 anchors reads B almost as A's probe would.
+    pairs = {(p["head_encoder"], p["encoder"]): p for p in translated["pairs"]}
+    assert pairs["synth:A", "synth:B"]["of_probe"] > 0.95
+    assert pairs["synth:A", "synth:C"]["accuracy"] is not None  # other width: translation still runs
+
+
+def test_seeds_give_means_and_intervals(world):
+    report = sweep_json(world, "--strategy", "random", "--num-anchors", "3", "--seeds", "3")
+    assert report["seeds"] == 3
+    [recipe] = report["recipes"]
+    low, high = recipe["intervals"]["mean_of_probe"]
+    assert low <= recipe["mean_of_probe"] <= high and low < high  # other anchor draws differ
+    table = ok("sweep", *files_of(world, "train"), *files_of(world, "test"), "--anchors", world["anchors"],
+               "--strategy", "random", "--num-anchors", "3", "--num-anchors", "40", "--seeds", "2")
+    assert "95% interval" in table and "within noise" in table
+
+
+def test_interval_is_the_t_interval_of_the_mean():
+    from stitchcli.jobs.sweep.seeds import interval
+
+    assert interval([0.5]) == (0.5, 0.5)
+    low, high = interval([0.1, 0.3])
+    assert (low + high) / 2 == pytest.approx(0.2)
+    assert high - low == pytest.approx(2 * 12.706 * (0.1414213 / 2 ** 0.5), rel=1e-4)

@@ -21,8 +21,9 @@ def evaluate(
         "--skip-incompatible", help="Leave out pairs that cannot run (e.g. an absolute head on "
         "an encoder of another width) instead of failing.")] = False,
     translate: Annotated[list[str] | None, typer.Option(
-        help="For absolute heads on other encoders: none, procrustes or affine map fitted on the "
-        "shared anchors (repeatable to compare side by side).")] = None,
+        help="For absolute heads on other encoders: none, procrustes, affine, ridge or auto map fitted "
+        "on the shared anchors (repeatable to compare side by side) [default: the map each head "
+        "records (train-head --translate), else none].")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]).")] = None,
 ) -> None:
@@ -48,17 +49,17 @@ def evaluate(
         store.check_writable(plot)
 
     from stitchcli.console import log, progress, stdout
-    from stitchcli.evaluate import evaluate_matrix, results_table
+    from stitchcli.evaluate import evaluate_matrix, head_methods, results_table
     from stitchcli.heads import load_head
     from stitchcli.translate import translation_methods
 
-    methods = translation_methods(translate)
+    methods = translation_methods(translate) if translate else None
     if plot is not None:
         from stitchcli.evaluate import require_matplotlib
 
         require_matplotlib()
     heads = [load_head(path) for path in head]
-    pairs = sum(len(methods) if h.space == "absolute" else 1 for h in heads) * len(embeddings)
+    pairs = sum(len(head_methods(h, methods)) for h in heads) * len(embeddings)
 
     def skipped(loaded, file, exc) -> None:
         log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")

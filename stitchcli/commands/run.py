@@ -27,9 +27,11 @@ def run(
     strategy: Annotated[str, typer.Option(help="Anchor strategy: random or stratified.")] = defaults.STRATEGY,
     seed: SeedOpt = 0,
     baseline: Annotated[bool, typer.Option(
-        "--baseline/--no-baseline", help="Also an absolute head per encoder (the baseline).")] = True,
+        "--baseline/--no-baseline", help="Also show each absolute head read without translation (the "
+        "baseline).")] = True,
     translate: Annotated[list[str] | None, typer.Option(
-        help="For absolute heads: none, procrustes or affine (repeatable).")] = None,
+        help=f"How the absolute heads read other encoders: none, procrustes, affine, ridge or auto "
+        f"(repeatable) [default: {defaults.TRANSLATE}, and none with --baseline].")] = None,
     batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     text_column: TextColumnOpt = "text",
@@ -50,8 +52,10 @@ def run(
     from stitchcli.translate import translation_methods
 
     read = ReadOptions(None, text_column, label_column, image_column)
+    methods = (translation_methods(translate) if translate
+               else [defaults.TRANSLATE, *([None] if baseline else [])])
     request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed, baseline,
-                         translation_methods(translate), batch_size, device, force, quiet or json_output)
+                         methods, batch_size, device, force, quiet or json_output)
     results = run_all(request)
     if json_output:
         typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))

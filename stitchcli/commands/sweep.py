@@ -56,16 +56,27 @@ def sweep(
     topk_power: Annotated[list[float] | None, typer.Option(
         help=f"Power of the kept values (default: {defaults.TOPK_POWER}).", rich_help_panel=GRID)] = None,
     arch: Annotated[list[str] | None, typer.Option(
-        help=f"Head: mlp, linear or prototype (default: {defaults.ARCH}).", rich_help_panel=GRID)] = None,
+        help=f"Head: logistic, prototype, linear or mlp (default: {defaults.ARCH}).",
+        rich_help_panel=GRID)] = None,
     baseline: Annotated[bool, typer.Option(
         "--baseline", help="Also the absolute heads (raw embeddings), one per --arch.",
         rich_help_panel=GRID)] = False,
+    translate: Annotated[list[str] | None, typer.Option(
+        "--translate", help="Also absolute heads that read the other encoders through a map fitted on "
+        "the anchors: procrustes, affine, ridge or auto (one per --arch and anchor set).",
+        rich_help_panel=GRID)] = None,
+    refine: Annotated[list[int] | None, typer.Option(
+        help="Self-learning rounds for --translate maps: mutual nearest neighbours among all train rows "
+        "of both encoders added as pairs, then fitted again (default: 0).", rich_help_panel=GRID)] = None,
     epochs: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = defaults.EPOCHS,
     lr: Annotated[float, typer.Option(rich_help_panel=TRAINING)] = defaults.LR,
     batch_size: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = defaults.BATCH_SIZE,
     hidden: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = defaults.HIDDEN,
     activation: Annotated[str, typer.Option(rich_help_panel=TRAINING)] = defaults.ACTIVATION,
     seed: SeedOpt = 0,
+    seeds: Annotated[int, typer.Option(
+        help="Repeat the sweep with this many seeds (anchor draw, validation split, heads) and report "
+        "means with 95% intervals.")] = 1,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -80,9 +91,11 @@ def sweep(
         store.load_metadata_checked(anchors, kind="anchors")
 
     from stitchcli.console import log, stdout
-    from stitchcli.evaluate import sweep_pairs_table, sweep_table
     from stitchcli.heads import TrainRequest
-    from stitchcli.jobs import FROM_FILE, SweepRequest, expand_grid, run_sweep
+    from stitchcli.jobs import FROM_FILE, SweepRequest, expand_grid, run_sweep, sweep_pairs_table, sweep_table
+    from stitchcli.translate import translation_methods
+
+    methods = [m for m in translation_methods(translate) if m is not None] if translate else []
 
     strategies = strategy or [FROM_FILE if anchors is not None else defaults.STRATEGY]
     if num_anchors is None and anchors is not None:
@@ -92,17 +105,18 @@ def sweep(
     recipes = expand_grid(
         strategies, num_anchors or [None], similarity or [defaults.SIMILARITY],
         _switches(center or [str(defaults.CENTER)]), normalize or [defaults.NORMALIZE],
-        topk or [defaults.TOPK], topk_power or [defaults.TOPK_POWER], arch or [defaults.ARCH], baseline)
+        topk or [defaults.TOPK], topk_power or [defaults.TOPK_POWER], arch or [defaults.ARCH], baseline,
+        methods, refine)
     training = TrainRequest(Path(), arch=defaults.ARCH, hidden=hidden, activation=activation,
                             epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, quiet=True)
-    request = SweepRequest(list(train), list(test or []), recipes, anchors, validation, seed, training)
+    request = SweepRequest(list(train), list(test or []), recipes, anchors, validation, seed, training, seeds)
 
     def done(result) -> None:
         if not quiet:
-            kept = result.min_kept
+            of_probe = result.mean_of_probe
             log(f"{result.recipe.label()}: mean stitched accuracy "
-                f"{'—' if result.mean_accuracy is None else f'{result.mean_accuracy:.3f}'}, min kept "
-                f"{'—' if kept is None else f'{kept:.3f}'}")
+                f"{'—' if result.mean_accuracy is None else f'{result.mean_accuracy:.3f}'}, of probe "
+                f"{'—' if of_probe is None else f'{of_probe:.3f}'}")
 
     data, results = run_sweep(request, on_recipe=done)
     if json_output:
@@ -110,13 +124,14 @@ def sweep(
             "encoders": [{"encoder": s.spec, "train": s.train_file, "held_out": s.held_out_file}
                          for s in data.spaces],
             "evaluated_on": data.evaluated_on, "num_train": len(data.train_labels),
-            "num_held_out": len(data.held_out_labels), "recipes": [r.as_json() for r in results],
+            "num_held_out": len(data.held_out_labels), "seeds": seeds,
+            "recipes": [r.as_json() for r in results],
         }, indent=2))
         return
     stdout.print(sweep_table(results, data.evaluated_on))
-    relative = [r for r in results if r.recipe.space == "relative"]
-    if relative:  # every pair of the best relative recipe (the only one, without a grid)
-        stdout.print(sweep_pairs_table(max(relative, key=lambda r: r.mean_accuracy or 0.0)))
+    stitching = [r for r in results if r.recipe.space == "relative" or r.recipe.translate]
+    if stitching:  # every pair of the best stitching recipe (the only one, without a grid)
+        stdout.print(sweep_pairs_table(max(stitching, key=lambda r: r.mean_of_probe or 0.0)))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,9 +15,15 @@ def train_head(
     embeddings: Annotated[Path, typer.Option(help="Train embeddings file from `stitch embed`.")],
     out: OutOpt,
     space: Annotated[str, typer.Option(
-        help="relative (zero-shot stitchable) or absolute (the baseline on raw embeddings).")] = "relative",
+        help="absolute (raw embeddings; stitched by --translate) or relative (similarities to the "
+        "anchors; stitched as they are).")] = defaults.SPACE,
     arch: Annotated[str, typer.Option(
-        help="mlp, linear, or prototype (class means, nearest by cosine; no training).")] = defaults.ARCH,
+        help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
+        "nearest by cosine), linear or mlp.")] = defaults.ARCH,
+    translate: Annotated[str | None, typer.Option(
+        help=f"How an absolute head reads other encoders: through a map fitted on the shared anchors "
+        f"(ridge, procrustes, affine or auto; the head carries its anchors' embeddings), or none (the "
+        f"baseline) [default: {defaults.TRANSLATE} for --space absolute].")] = None,
     normalize: NormalizeOpt = defaults.NORMALIZE,
     topk: TopkOpt = defaults.TOPK,
     topk_power: TopkPowerOpt = defaults.TOPK_POWER,
@@ -46,15 +52,28 @@ def train_head(
     from stitchcli.relspace import RelativeTransform
 
     transform = RelativeTransform(normalize, topk, topk_power)
+    if translate is None:
+        translate = defaults.TRANSLATE if space == "absolute" else None
+    elif translate == "none":
+        translate = None
+    elif space != "absolute":
+        from stitchcli.errors import UsageError
+
+        raise UsageError("--translate is for absolute heads (relative heads stitch as they are)",
+                         hint="use --space absolute, or leave out --translate.")
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
-                              weight_decay, seed, transform=transform, quiet=quiet or json_output))
+                              weight_decay, seed, transform=transform, quiet=quiet or json_output,
+                              translate=translate))
     save_head(out, head)
     summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": arch,
                **head.transform.as_json(), "train_accuracy": float(head.metadata["train_accuracy"])}
+    if translate is not None:
+        summary["translate"] = translate
     if json_output:
         typer.echo(json.dumps(summary))
     elif not quiet:
-        inputs = f" ({head.transform.describe()})" if space == "relative" else ""
+        inputs = (f" ({head.transform.describe()})" if space == "relative"
+                  else f" (via {translate})" if translate else "")
         log(f"[green]wrote[/] {out}: {space}{inputs} {arch} head on {head.encoder}, "
             f"train accuracy {summary['train_accuracy']:.3f}")
 

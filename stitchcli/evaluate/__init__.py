@@ -8,12 +8,13 @@ tables) → ``plotting`` (the heatmap). Importing the package costs no torch: up
 
 from stitchcli._lazy import lazy_exports
 
-__all__ = ["Result", "compare_files", "evaluate", "evaluate_matrix", "plot_format", "plot_matrix",
-           "require_matplotlib", "results_table", "sweep_pairs_table", "sweep_table"]
+__all__ = ["Result", "compare_files", "evaluate", "evaluate_matrix", "head_methods", "plot_format",
+           "plot_matrix", "require_matplotlib", "results_table"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Result": ".evaluation", "evaluate": ".evaluation", "evaluate_matrix": ".evaluation",
-    "results_table": ".report", "sweep_table": ".report", "sweep_pairs_table": ".report",
+    "head_methods": ".evaluation",
+    "results_table": ".report",
     "plot_format": ".plotting", "plot_matrix": ".plotting", "require_matplotlib": ".plotting",
     "compare_files": ".compare",
 })

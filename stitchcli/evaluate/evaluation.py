@@ -153,7 +153,9 @@ def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -
 
 @torch.inference_mode()
 def evaluate(head: Head, file: RowReader, translate: str | None = None) -> Result:
-    """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first."""
+    """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first (by
+    default, the map the head records, if any)."""
+    translate = translate or head.metadata.get("translate")
     # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
     # keeps every row of a translated matrix complete and comparable.
     if translate and head.space == "absolute":
@@ -173,10 +175,18 @@ def _check_pair(head: Head, file: RowReader) -> bool:
 
 
 @torch.inference_mode()
+def head_methods(head: Head, methods: list[str | None] | None) -> list[str | None]:
+    """How ``head`` reads other encoders: the ``methods`` asked for (absolute heads), else the map its
+    file records (``train-head --translate``), else its own space as it is (None)."""
+    if head.space != "absolute":
+        return [None]
+    return methods if methods is not None else [head.metadata.get("translate")]
+
+
 def evaluate_matrix(
     heads: list[Head],
     paths: list,
-    methods: list[str | None],
+    methods: list[str | None] | None,
     skip_incompatible: bool = False,
     on_skip=None,
     on_pair=None,
@@ -184,6 +194,7 @@ def evaluate_matrix(
     """Every head on every file, one file at a time, each read a block of rows at a time (files, plain
     or sharded, can be larger than memory).
 
+    ``methods`` (translations for absolute heads; None: what each head records) give a row each.
     Plain heads that read the same inputs (space and relative transform) run together on each
     file (shared input normalisation);
     translated heads run one by one, since each maps the inputs differently.
@@ -210,7 +221,7 @@ def evaluate_matrix(
         file = open_rows(path)
         plain: dict[tuple, list[tuple[int, int, Head]]] = {}
         for h, head in enumerate(heads):
-            for m, method in enumerate(methods if head.space == "absolute" else [None]):
+            for m, method in enumerate(head_methods(head, methods)):
                 if method is None:
                     plain.setdefault((head.space, head.transform), []).append((h, m, head))
                     continue

@@ -76,38 +76,5 @@ def results_table(results: list[Result]) -> Group:
     return Group(table, Text("\n".join(legend), style="dim", no_wrap=True))
 
 
-def _fmt(value: float | None) -> str:
+def fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
-
-
-def sweep_table(results: list, evaluated_on: str) -> Table:
-    """One row per recipe: own accuracy, stitched accuracy and kept ratio (mean and worst pair)."""
-    table = Table(title=f"Stitching recipes, scored on {evaluated_on} rows",
-                  caption="own: each head on its own encoder; stitched: on the other encoders; "
-                  "kept = stitched / own; of native = stitched / the other encoder's own head; "
-                  "— could not run")
-    for name in ("recipe", "own", "stitched", "kept (mean)", "kept (min)", "of native (min)"):
-        table.add_column(name, justify="left" if name == "recipe" else "right", no_wrap=name == "recipe")
-    best = max((r.mean_accuracy or 0.0 for r in results), default=0.0)
-    for result in results:
-        own = sum(result.own.values()) / len(result.own)
-        stitched = _fmt(result.mean_accuracy)
-        if result.mean_accuracy is not None and len(results) > 1 and result.mean_accuracy == best:
-            stitched = f"[bold]{stitched}[/]"
-        table.add_row(result.recipe.label(), f"{own:.3f}", stitched, _fmt(result.mean_kept),
-                      _fmt(result.min_kept), _fmt(result.min_of_native))
-    return table
-
-
-def sweep_pairs_table(result) -> Table:
-    """One recipe's ordered pairs: the head's encoder, the encoder it reads, accuracy and kept ratio."""
-    table = Table(title=f"Every pair: {result.recipe.label()}",
-                  caption="own: the head on its own encoder; native: that encoder's own head; "
-                  "kept = stitched / own")
-    for name in ("head trained on", "evaluated on", "stitched", "own", "native", "kept", "of native"):
-        table.add_column(name, justify="left" if name.endswith(" on") else "right", no_wrap=True)
-    for pair in result.pairs:
-        table.add_row(short_spec(pair.head_encoder), short_spec(pair.encoder), _fmt(pair.accuracy),
-                      _fmt(pair.own_accuracy), _fmt(pair.native_accuracy), _fmt(pair.kept),
-                      _fmt(pair.of_native))
-    return table

@@ -80,10 +80,17 @@ def _prototype(config: HeadConfig) -> nn.Module:
     return PrototypeHead(config)
 
 
-# A module with a ``fit_blocks(blocks of (features, labels))`` or ``fit(features, labels)`` method
-# is fitted in closed form instead of trained.
+def _logistic(config: HeadConfig) -> nn.Module:
+    from stitchcli.heads.logistic import LogisticHead
+
+    return LogisticHead(config)
+
+
+# A module with ``fit_inputs(blocks, labels, seed)`` (full-batch, any number of passes),
+# ``fit_blocks(blocks of (features, labels))`` or ``fit(features, labels)`` is fitted by that method
+# instead of trained by Adam.
 ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {
-    "linear": _linear, "mlp": _mlp, "prototype": _prototype,
+    "linear": _linear, "mlp": _mlp, "prototype": _prototype, "logistic": _logistic,
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from stitchcli import defaults
 from stitchcli.console import progress
 from stitchcli.errors import StitchError
 from stitchcli.heads.head import Head, HeadConfig, build_head
@@ -22,16 +23,17 @@ from stitchcli.storage.rows import open_rows
 class TrainRequest:
     embeddings: Path
     space: str = "relative"
-    arch: str = "mlp"
-    hidden: int = 768
-    activation: str = "silu"
-    epochs: int = 10
-    lr: float = 1e-4
-    batch_size: int = 32
+    arch: str = defaults.ARCH
+    hidden: int = defaults.HIDDEN
+    activation: str = defaults.ACTIVATION
+    epochs: int = defaults.EPOCHS
+    lr: float = defaults.LR
+    batch_size: int = defaults.BATCH_SIZE
     weight_decay: float = 0.0
     seed: int = 0
     transform: RelativeTransform = field(default_factory=RelativeTransform)
     quiet: bool = False
+    translate: str | None = None  # an absolute head that reads other encoders through this map
 
 
 def check_options(request: TrainRequest) -> None:
@@ -42,6 +44,13 @@ def check_options(request: TrainRequest) -> None:
     if request.lr <= 0:
         raise StitchError(f"--lr must be positive, got {request.lr}")
     request.transform.check()
+    if request.translate is not None:
+        from stitchcli.translate import translation_methods
+
+        translation_methods([request.translate])
+        if request.space != "absolute":
+            raise StitchError("--translate makes an absolute head (it maps other encoders' embeddings "
+                              "into this one's space)", hint="leave out --space relative.")
 
 
 def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainRequest) -> nn.Module:
@@ -53,6 +62,11 @@ def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainR
         inputs = TensorInputs(inputs)
     torch.manual_seed(request.seed)
     module = build_head(config)
+    if hasattr(module, "fit_inputs"):
+        if isinstance(inputs, FileInputs) and inputs.num_rows * inputs.dim * 4 <= TRAIN_IN_MEMORY_BYTES:
+            inputs = TensorInputs(inputs.all())  # read once: every L-BFGS step visits every row
+        module.fit_inputs(inputs.blocks, labels, request.seed)
+        return module.eval()
     if hasattr(module, "fit_blocks"):
         module.fit_blocks((block, labels[start : start + len(block)]) for start, block in inputs.blocks())
         return module.eval()
@@ -113,6 +127,12 @@ def train_head(request: TrainRequest) -> Head:
         "dim": meta.get("dim"),
     }
     anchor_embeddings = file.read("anchor_embeddings") if file.has("anchor_embeddings") else None
+    if request.translate is not None:
+        if anchor_embeddings is None or "anchors_fingerprint" not in meta:
+            raise StitchError(f"{file.path} holds no anchor embeddings for a translated head to carry",
+                              hint="embed it with --anchors ANCHORS.safetensors (or give --translate none "
+                              "for an absolute head that cannot read other encoders).")
+        metadata["translate"] = request.translate
     if request.space == "relative" or anchor_embeddings is not None:
         if "anchors_fingerprint" in meta:
             metadata.update(relative_metadata(

@@ -3,9 +3,11 @@ encoders) and ``sweep`` (stitching recipes compared on stored embeddings)."""
 
 from stitchcli._lazy import lazy_exports
 
-__all__ = ["FROM_FILE", "RunRequest", "SweepRequest", "expand_grid", "run_all", "run_sweep"]
+__all__ = ["FROM_FILE", "RunRequest", "SweepRequest", "expand_grid", "run_all", "run_sweep",
+           "sweep_pairs_table", "sweep_table"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "RunRequest": ".run", "run_all": ".run:run",
     "SweepRequest": ".sweep", "expand_grid": ".sweep", "run_sweep": ".sweep", "FROM_FILE": ".sweep.data",
+    "sweep_table": ".sweep", "sweep_pairs_table": ".sweep",
 })

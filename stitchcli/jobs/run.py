@@ -28,7 +28,8 @@ class RunRequest:
     strategy: str = defaults.STRATEGY
     seed: int = 0
     baseline: bool = True
-    translate: list[str | None] = field(default_factory=lambda: [None])
+    # How absolute heads read other encoders (None: as they are); the head files record the default.
+    translate: list[str | None] = field(default_factory=lambda: [defaults.TRANSLATE, None])
     batch_size: int = 32
     device: str = "auto"
     force: bool = False
@@ -87,7 +88,8 @@ def _head(train_file: Path, space: str, out: Path) -> Path:
     transform = RelativeTransform(defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
     head = train_head(TrainRequest(train_file, space, defaults.ARCH, defaults.HIDDEN, defaults.ACTIVATION,
                                    defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0,
-                                   transform=transform, quiet=True))
+                                   transform=transform, quiet=True,
+                                   translate=defaults.TRANSLATE if space == "absolute" else None))
     save_head(out, head)
     return out
 
@@ -109,7 +111,7 @@ def run(request: RunRequest) -> list:
     for encoder, stem in zip(request.encoders, stems, strict=True):
         train = _embed(request, encoder, request.train, anchors, out_dir / f"{stem}-train.safetensors")
         tests.append(_embed(request, encoder, request.test, anchors, out_dir / f"{stem}-test.safetensors"))
-        for space in SPACES[: 2 if request.baseline else 1]:
+        for space in SPACES:  # the absolute head reads other encoders by translation
             heads.append(_head(train, space, out_dir / f"{stem}-{space}.safetensors"))
 
     def skipped(head, file, exc) -> None:

@@ -1,5 +1,6 @@
 """Runs a sweep: relative vectors recomputed from stored embeddings, one head per encoder and recipe,
-every head on every encoder's held-out rows; accuracy and kept ratio for each ordered pair."""
+every head on every encoder's held-out rows (directly, or translated into the head's space through
+the anchors); accuracy, kept ratio and the share of the target encoder's probe for each ordered pair."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import torch
 from stitchcli import defaults
 from stitchcli.errors import StitchError
 from stitchcli.heads.head import HeadConfig
+from stitchcli.heads.logistic import probe_accuracy
 from stitchcli.heads.metrics import accuracy
 from stitchcli.heads.training import TrainRequest, check_options, fit_module
 from stitchcli.jobs.sweep.data import SweepData, load_sweep_data
 from stitchcli.jobs.sweep.grid import Recipe
 from stitchcli.relspace import relative_projection
+from stitchcli.translate.maps import fit_translation
+from stitchcli.translate.refine import fit_refined
 
 PREDICT_CHUNK = 65_536
 
@@ -32,6 +36,7 @@ class SweepRequest:
     validation: float | None = None
     seed: int = 0
     training: TrainRequest = field(default_factory=lambda: TrainRequest(Path()))
+    seeds: int = 1  # repeats with seeds seed, seed + 1, …: other anchor draws and validation splits
 
 
 @dataclass
@@ -41,6 +46,7 @@ class PairResult:
     accuracy: float | None  # None: the head cannot read that encoder (absolute, other width)
     own_accuracy: float  # the same head on its own encoder
     native_accuracy: float  # a head of the same recipe trained on the other encoder, on it
+    probe_accuracy: float | None = None  # a logistic probe trained on the other encoder's own rows
 
     @property
     def kept(self) -> float | None:
@@ -56,11 +62,20 @@ class PairResult:
             return None
         return self.accuracy / self.native_accuracy
 
+    @property
+    def of_probe(self) -> float | None:
+        """Stitched accuracy over a logistic probe trained on the other encoder's own train rows:
+        how much of what that encoder can do the stitched head delivers (the yardstick)."""
+        if self.accuracy is None or not self.probe_accuracy:
+            return None
+        return self.accuracy / self.probe_accuracy
+
     def as_json(self) -> dict:
         return {"head_encoder": self.head_encoder, "encoder": self.encoder,
                 "accuracy": _round(self.accuracy), "own_accuracy": _round(self.own_accuracy),
                 "native_accuracy": _round(self.native_accuracy), "kept": _round(self.kept),
-                "of_native": _round(self.of_native)}
+                "of_native": _round(self.of_native), "probe_accuracy": _round(self.probe_accuracy),
+                "of_probe": _round(self.of_probe)}
 
 
 @dataclass
@@ -68,6 +83,9 @@ class RecipeResult:
     recipe: Recipe
     own: dict[str, float]
     pairs: list[PairResult]
+    probe: dict[str, float] = field(default_factory=dict)  # each encoder's logistic probe
+    seeds: int = 1
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95%, across seeds
 
     def _values(self, name: str) -> list[float]:
         values = [getattr(p, name) for p in self.pairs]
@@ -93,12 +111,37 @@ class RecipeResult:
         values = self._values("of_native")
         return min(values) if values else None
 
+    @property
+    def mean_of_probe(self) -> float | None:
+        values = self._values("of_probe")
+        return sum(values) / len(values) if values else None
+
+    @property
+    def min_of_probe(self) -> float | None:
+        values = self._values("of_probe")
+        return min(values) if values else None
+
+    @property
+    def own_of_probe(self) -> dict[str, float]:
+        """Each head at home over its own encoder's probe (a head weaker than a probe shows here)."""
+        return {k: v / self.probe[k] for k, v in self.own.items() if self.probe.get(k)}
+
+    @property
+    def min_own_of_probe(self) -> float | None:
+        values = list(self.own_of_probe.values())
+        return min(values) if values else None
+
     def as_json(self) -> dict:
         return {"recipe": self.recipe.as_json(), "label": self.recipe.label(),
                 "own_accuracy": {k: _round(v) for k, v in self.own.items()},
+                "probe_accuracy": {k: _round(v) for k, v in self.probe.items()},
+                "own_of_probe": {k: _round(v) for k, v in self.own_of_probe.items()},
                 "pairs": [p.as_json() for p in self.pairs],
                 "mean_accuracy": _round(self.mean_accuracy), "mean_kept": _round(self.mean_kept),
-                "min_kept": _round(self.min_kept), "min_of_native": _round(self.min_of_native)}
+                "min_kept": _round(self.min_kept), "min_of_native": _round(self.min_of_native),
+                "mean_of_probe": _round(self.mean_of_probe), "min_of_probe": _round(self.min_of_probe),
+                "min_own_of_probe": _round(self.min_own_of_probe), "seeds": self.seeds,
+                "intervals": {k: [_round(lo), _round(hi)] for k, (lo, hi) in self.intervals.items()}}
 
 
 def _round(value: float | None) -> float | None:
@@ -113,16 +156,26 @@ def _predict(module, features: torch.Tensor) -> torch.Tensor:
 class _Cache:
     """Anchors, relative vectors and head inputs, each computed once and shared by the recipes."""
 
-    def __init__(self, data: SweepData, request: SweepRequest) -> None:
-        self.data, self.request = data, request
+    def __init__(self, data: SweepData, request: SweepRequest, seed: int) -> None:
+        self.data, self.request, self.seed = data, request, seed
         self.anchors: dict = {}
         self.relative: dict = {}
         self.inputs: dict = {}
+        self.probes: dict[int, float] = {}
+        self.modules: dict = {}
+
+    def probe(self, encoder: int) -> float:
+        """Held-out accuracy of a logistic probe on the encoder's own absolute train rows."""
+        if encoder not in self.probes:
+            space = self.data.spaces[encoder]
+            self.probes[encoder] = probe_accuracy(space.train, self.data.train_labels, space.held_out,
+                                                  self.data.held_out_labels, self.seed)
+        return self.probes[encoder]
 
     def anchor_positions(self, recipe: Recipe) -> torch.Tensor:
         if recipe.anchor_key not in self.anchors:
             self.anchors[recipe.anchor_key] = self.data.anchor_positions(
-                recipe.strategy, recipe.num_anchors, self.request.seed)
+                recipe.strategy, recipe.num_anchors, self.seed)
         return self.anchors[recipe.anchor_key]
 
     def raw(self, recipe: Recipe, encoder: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -152,35 +205,64 @@ def run_recipe(cache: _Cache, recipe: Recipe) -> RecipeResult:
     data, options = cache.data, cache.request.training
     request = TrainRequest(Path(), recipe.space, recipe.arch, options.hidden, options.activation,
                            options.epochs, options.lr, options.batch_size, options.weight_decay,
-                           options.seed, quiet=True)
+                           options.seed + cache.seed - cache.request.seed, quiet=True)
     inputs = [cache.features(recipe, e) for e in range(len(data.spaces))]
     matrix = []
-    for train, _ in inputs:
+    for h, (train, _) in enumerate(inputs):
         config = HeadConfig(recipe.arch, train.shape[1], len(data.label_names), options.hidden,
                             options.activation)
-        module = fit_module(config, train, data.train_labels, request)
-        matrix.append([accuracy(_predict(module, held_out), data.held_out_labels)
-                       if held_out.shape[1] == train.shape[1] else None for _, held_out in inputs])
+        key = ((recipe.space, recipe.arch) if recipe.space == "absolute"
+               else (recipe.relative_key, recipe.transform, recipe.arch), h)
+        if key not in cache.modules:  # translated recipes share their absolute heads
+            cache.modules[key] = fit_module(config, train, data.train_labels, request)
+        module = cache.modules[key]
+        matrix.append([accuracy(_predict(module, _read_by(cache, recipe, h, e, held_out)),
+                                data.held_out_labels)
+                       if recipe.translate or held_out.shape[1] == train.shape[1] else None
+                       for e, (_, held_out) in enumerate(inputs)])
+    probe = {space.spec: cache.probe(e) for e, space in enumerate(data.spaces)}
     own = {space.spec: matrix[h][h] for h, space in enumerate(data.spaces)}
-    pairs = [PairResult(data.spaces[h].spec, data.spaces[e].spec, matrix[h][e], matrix[h][h], matrix[e][e])
+    pairs = [PairResult(data.spaces[h].spec, data.spaces[e].spec, matrix[h][e], matrix[h][h], matrix[e][e],
+                        probe[data.spaces[e].spec])
              for h in range(len(inputs)) for e in range(len(inputs)) if e != h]
-    return RecipeResult(recipe, own, pairs)
+    return RecipeResult(recipe, own, pairs, probe)
 
 
-def run_sweep(request: SweepRequest, on_recipe: Callable[[RecipeResult], None] | None = None
-              ) -> tuple[SweepData, list[RecipeResult]]:
-    """Every recipe of the request; ``on_recipe`` hears of each result as it is done."""
+def _read_by(cache: _Cache, recipe: Recipe, head: int, encoder: int, held_out: torch.Tensor) -> torch.Tensor:
+    """Encoder ``encoder``'s held-out inputs as the head of ``head`` reads them: as they are, or
+    translated into the head's space by a map fitted on the anchors' two embeddings."""
+    if not recipe.translate or head == encoder:
+        return held_out
+    positions = cache.anchor_positions(recipe)
+    source, target = cache.data.spaces[encoder].train, cache.data.spaces[head].train
+    if recipe.refine:
+        translate = fit_refined(recipe.translate, source[positions], target[positions], source, target,
+                                recipe.refine, cache.seed)
+    else:
+        translate = fit_translation(recipe.translate, source[positions].float(), target[positions].float())
+    return translate(held_out)
+
+
+def check_request(request: SweepRequest) -> None:
+    """Refuse a request that cannot run, before any file is read."""
     check_options(request.training)
     if not request.recipes:
         raise StitchError("the grid holds no recipe")
+    if request.seeds < 1:
+        raise StitchError(f"--seeds must be at least 1, got {request.seeds}")
     for recipe in request.recipes:
         recipe.transform.check()
-    data = load_sweep_data(request.train, request.test, request.anchors, request.validation,
-                           request.seed)
+
+
+def sweep_once(request: SweepRequest, seed: int, on_recipe: Callable[[RecipeResult], None] | None = None
+               ) -> tuple[SweepData, list[RecipeResult]]:
+    """Every recipe of the request under one seed (anchor draw, validation split, head seed)."""
+    data = load_sweep_data(request.train, request.test, request.anchors, request.validation, seed)
     default_count = min(defaults.NUM_ANCHORS, len(data.train_labels))
-    recipes = [replace(r, num_anchors=default_count) if r.num_anchors is None and r.space == "relative"
-               else r for r in request.recipes]
-    cache = _Cache(data, request)
+    recipes = [replace(r, num_anchors=default_count)
+               if r.num_anchors is None and (r.space == "relative" or r.translate) else r
+               for r in request.recipes]
+    cache = _Cache(data, request, seed)
     results = []
     for recipe in recipes:
         result = run_recipe(cache, recipe)

@@ -1,0 +1,101 @@
+"""Maps fitted on anchors (ridge recovers a linear map and stays useful with few anchors, auto picks the
+family that fits) and their self-learning refinement with unpaired embeddings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stitchcli.translate import choose_translation, fit_refined, fit_translation, mutual_neighbours
+
+from helpers import random_orthogonal
+
+
+# procrustes standardises each coordinate with the anchors' statistics first (Maiorca et al.), which
+# sampling noise in 100 anchors bends away from exactly orthogonal; the affine ridge map absorbs it.
+@pytest.mark.parametrize(("method", "bound"), [("procrustes", 0.15), ("auto", 0.15)])
+def test_maps_recover_an_orthogonal_map_from_anchors(method, bound):
+    generator = torch.Generator().manual_seed(0)
+    source = torch.randn(300, 20, generator=generator)
+    q = random_orthogonal(20, 1)
+    target = source @ q
+    translate = fit_translation(method, source[:100], target[:100])
+    error = (translate(source[100:]) - target[100:]).norm() / target[100:].norm()
+    assert error < bound
+
+
+def test_ridge_keeps_directions_of_an_orthogonal_map():
+    # The penalty shrinks lengths (what a classifier's bias is insensitive to), not directions.
+    generator = torch.Generator().manual_seed(0)
+    source = torch.randn(300, 20, generator=generator)
+    target = source @ random_orthogonal(20, 1)
+    mapped = fit_translation("ridge", source[:100], target[:100])(source[100:])
+    assert float(torch.nn.functional.cosine_similarity(mapped, target[100:]).mean()) > 0.99
+
+
+def test_ridge_beats_least_squares_with_fewer_noisy_anchors_than_dimensions():
+    generator = torch.Generator().manual_seed(0)
+    latent = torch.randn(500, 8, generator=generator)  # data on an 8-d subspace of 64-d spaces, plus noise
+    source = latent @ torch.randn(8, 64, generator=generator) + torch.randn(500, 64, generator=generator)
+    target = latent @ torch.randn(8, 48, generator=generator) + torch.randn(500, 48, generator=generator)
+    anchors, held = slice(0, 40), slice(40, None)  # 40 anchors, 64 dimensions: least squares interpolates
+
+    def error(method):
+        mapped = fit_translation(method, source[anchors], target[anchors])(source[held])
+        return float(((mapped - target[held]) ** 2).mean() / target[held].var(dim=0).mean())
+
+    assert error("ridge") < 0.3
+    assert error("ridge") < 0.7 * error("affine")
+
+
+def test_auto_chooses_ridge_when_the_map_is_not_orthogonal():
+    generator = torch.Generator().manual_seed(0)
+    source = torch.randn(200, 16, generator=generator)
+    stretch = torch.diag(torch.linspace(0.1, 5.0, 16)) @ random_orthogonal(16, 2)
+    assert choose_translation(source, source @ stretch) == "ridge"
+    assert choose_translation(source, source @ random_orthogonal(16, 3)) in ("procrustes", "ridge")
+
+
+def _relative_error(translate, source: torch.Tensor, target: torch.Tensor) -> float:
+    return float((translate(source) - target).norm() / target.norm())
+
+
+def clustered(n: int, dim: int, seed: int) -> torch.Tensor:
+    """Rows around 40 cluster centres: structure that nearest neighbours can latch onto."""
+    generator = torch.Generator().manual_seed(seed)
+    centres = torch.randn(40, dim, generator=generator) * 3
+    return centres[torch.arange(n) % 40] + 0.3 * torch.randn(n, dim, generator=generator)
+
+
+def test_mutual_neighbours_find_the_pairs_of_a_permuted_copy():
+    a = clustered(500, 16, 0)
+    order = torch.randperm(500, generator=torch.Generator().manual_seed(1))
+    i, j, score = mutual_neighbours(a, a[order])
+    assert len(i) == 500 and torch.equal(order[j], i) and bool((score > 0.99).all())
+
+
+def test_refinement_recovers_an_orthogonal_map_from_few_anchors_and_unpaired_rows():
+    dim = 32
+    source = clustered(3000, dim, 0)
+    q = random_orthogonal(dim, 1)
+    target = source @ q
+    anchors = torch.arange(12)  # 12 anchors for 32 dimensions: most of the map is undetermined
+    pool_s, pool_t = source[1000:2000], target[2000:3000]  # unpaired: other samples on each side
+    held_s, held_t = source[12:1000], target[12:1000]
+    plain = fit_translation("procrustes", source[anchors], target[anchors])
+    refined = fit_refined("procrustes", source[anchors], target[anchors], pool_s, pool_t, iterations=4)
+    before, after = _relative_error(plain, held_s, held_t), _relative_error(refined, held_s, held_t)
+    assert after < 0.2 < before
+    assert after < before / 2
+
+
+@pytest.mark.parametrize("method", ["procrustes", "ridge"])
+def test_refinement_is_never_worse_than_none_on_a_well_anchored_map(method):
+    dim = 16
+    source = clustered(2000, dim, 2)
+    target = source @ random_orthogonal(dim, 3) + 0.05 * torch.randn(2000, dim, generator=torch.Generator().manual_seed(4))
+    anchors = torch.arange(200)
+    held = slice(1000, 2000)
+    plain = fit_translation(method, source[anchors], target[anchors])
+    refined = fit_refined(method, source[anchors], target[anchors], source[200:1000], target[200:1000])
+    assert _relative_error(refined, source[held], target[held]) <= _relative_error(plain, source[held], target[held]) + 1e-3
