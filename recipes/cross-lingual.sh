@@ -62,9 +62,12 @@ for set in parallel shuffled; do
       --anchor-view "$view" --out "$dir/fr-$split.safetensors" --quiet "${FORCE[@]}"
   done
   heads=(--head "$dir/en-head.safetensors")
-  "$STITCH" train-head --embeddings "$dir/en-train.safetensors" --out "$dir/en-head.safetensors" --quiet
+  # The relative prototype head this recipe was measured with (README); the default is now translated.
+  "$STITCH" train-head --space relative --arch prototype --embeddings "$dir/en-train.safetensors" \
+    --out "$dir/en-head.safetensors" --quiet
   if [ "$set" = parallel ]; then
-    "$STITCH" train-head --embeddings "$dir/fr-train.safetensors" --out "$dir/fr-head.safetensors" --quiet
+    "$STITCH" train-head --space relative --arch prototype --embeddings "$dir/fr-train.safetensors" \
+      --out "$dir/fr-head.safetensors" --quiet
     heads+=(--head "$dir/fr-head.safetensors")
   fi
   "$STITCH" evaluate "${heads[@]}" --embeddings "$dir/en-test.safetensors" \
@@ -72,7 +75,7 @@ for set in parallel shuffled; do
 done
 
 echo "== the absolute baseline: an EN head on raw MiniLM vectors, read on FR USE vectors" >&2
-"$STITCH" train-head --space absolute --embeddings "$run/parallel/en-train.safetensors" \
+"$STITCH" train-head --space absolute --translate none --embeddings "$run/parallel/en-train.safetensors" \
   --out "$run/parallel/en-head-absolute.safetensors" --quiet
 if "$STITCH" evaluate --head "$run/parallel/en-head-absolute.safetensors" \
     --embeddings "$run/parallel/fr-test.safetensors" > "$run/absolute-error.txt" 2>&1; then

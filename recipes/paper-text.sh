@@ -37,7 +37,7 @@ for task in "${TASKS[@]}"; do
     done
     tests+=(--embeddings "$run/$name-test.safetensors")
     for space in relative absolute; do
-      "$STITCH" train-head --embeddings "$run/$name-train.safetensors" --space "$space" --arch mlp \
+      "$STITCH" train-head --embeddings "$run/$name-train.safetensors" --space "$space" --translate none --arch mlp \
         --activation silu --epochs 5 --lr 1e-4 --batch-size 32 --seed 0 --out "$run/$name-$space.safetensors"
       heads+=(--head "$run/$name-$space.safetensors")
     done

@@ -34,7 +34,7 @@ for encoder in "${ENCODERS[@]}"; do
   done
   tests+=(--embeddings "$run/$encoder-test.safetensors")
   for space in relative absolute; do
-    "$STITCH" train-head --embeddings "$run/$encoder-train.safetensors" --space "$space" --arch mlp \
+    "$STITCH" train-head --embeddings "$run/$encoder-train.safetensors" --space "$space" --translate none --arch mlp \
       --activation tanh --epochs 10 --lr 1e-4 --batch-size 32 --seed 0 --out "$run/$encoder-$space.safetensors"
     heads+=(--head "$run/$encoder-$space.safetensors")
   done

@@ -29,9 +29,9 @@ encoders=(hf:.assets/minilm-l6 hf:.assets/minilm-l3)
 [ "$WITH_MPNET" = 1 ] && encoders+=(hf:.assets/mpnet)
 run=runs/quickstart
 
-echo "== stitch run: anchors, embeddings, a relative and an absolute head per encoder, the matrix" >&2
+echo "== stitch run: anchors, embeddings, a relative and a translated absolute head per encoder, the matrix" >&2
 "$STITCH" run "${encoders[@]}" --train "$(asset train)" --test "$(asset test)" --out-dir "$run" \
-  --num-anchors 768 --translate none --translate procrustes
+  --num-anchors 768
 
 echo "== stitch compare: how alike the two test spaces are, absolute vs relative" >&2
 "$STITCH" compare "$run/minilm-l6-test.safetensors" "$run/minilm-l3-test.safetensors"

@@ -113,8 +113,7 @@ def test_readme_quickstart_matrix_is_what_the_quickstart_gives(assets, tmp_path)
         link.symlink_to(assets[name])
         specs.append(f"hf:{link}")
     result = run_cli("run", *specs, "--train", assets["train"], "--test", assets["test"], "--out-dir",
-                     tmp_path / "run", "--num-anchors", 768, "--translate", "none", "--translate",
-                     "procrustes", "--json")
+                     tmp_path / "run", "--num-anchors", 768, "--json")
     assert result.exit_code == 0, result.stderr
     measured = {(Path(r["head"]).stem + ("" if r["method"] in ("relative", "absolute") else
                                          f" via {r['method']}"), Path(r["embeddings"]).stem): r["accuracy"]

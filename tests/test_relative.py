@@ -102,3 +102,26 @@ def test_combined_similarity_concatenates_standardised_blocks(space):
 def test_bad_combinations_are_refused(space, name):
     with pytest.raises(StitchError):
         relative_projection(*space, name)
+
+
+def test_whitening_undoes_most_of_an_invertible_linear_map():
+    # Exact invariance holds for rotation, scale, permutation and translation (above); a general
+    # linear map is undone up to the shrinkage that keeps the anchors' covariance invertible.
+    generator = torch.Generator().manual_seed(5)
+    x, anchors = torch.randn(300, 12, generator=generator), torch.randn(200, 12, generator=generator)
+    stretch = torch.randn(12, 12, generator=generator) @ torch.diag(torch.linspace(0.2, 5.0, 12))
+    errors = {}
+    for similarity in ("cosine", "whitened"):
+        before = relative_projection(x, anchors, similarity, center=True)
+        after = relative_projection(x @ stretch, anchors @ stretch, similarity, center=True)
+        errors[similarity] = float((before - after).abs().mean())
+    assert errors["whitened"] < 0.8 * errors["cosine"]
+    # Without shrinkage the map is undone exactly: the whitened samples' cosines are the same.
+    from stitchcli.relspace.similarity import whitening
+
+    def cosines(points, reference):
+        mean, linear = whitening(reference, shrinkage=1e-6)
+        unit = torch.nn.functional.normalize((points - mean) @ linear, dim=1)
+        return unit @ unit.T
+
+    assert torch.allclose(cosines(x, anchors), cosines(x @ stretch, anchors @ stretch), atol=1e-2)

@@ -33,7 +33,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.",
                                         rich_help_panel=OUTPUT)]
 SimilarityOpt = Annotated[str, typer.Option(
-    help="Similarity of samples to anchors: cosine, angular, euclidean, l1 or linf, or several "
+    help="Similarity of samples to anchors: cosine, whitened, angular, euclidean, l1 or linf, or several "
     "joined by '+' (e.g. cosine+euclidean).")]
 RELATIVE = "Relative inputs (recorded in the head, applied again by evaluate)"
 NormalizeOpt = Annotated[str, typer.Option(

@@ -42,7 +42,7 @@ def sweep(
         help=f"Number of anchors (a prefix of --anchors) (default: all of --anchors, else "
         f"{defaults.NUM_ANCHORS} or every train row if fewer).", rich_help_panel=GRID)] = None,
     similarity: Annotated[list[str] | None, typer.Option(
-        help=f"cosine, angular, euclidean, l1, linf, or several joined by '+' (default: "
+        help=f"cosine, whitened, angular, euclidean, l1, linf, or several joined by '+' (default: "
         f"{defaults.SIMILARITY}).", rich_help_panel=GRID)] = None,
     center: Annotated[list[str] | None, typer.Option(
         help=f"Centre on the anchors' mean before the similarity: on or off (default: "

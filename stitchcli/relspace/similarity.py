@@ -27,6 +27,7 @@ class Similarity:
     invariances: frozenset[str]
     prepare: Callable[[torch.Tensor], torch.Tensor]
     compute: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
+    whiten: bool = False  # samples and anchors ZCA-whitened on the anchors first (implies centring)
 
 
 def _cosine(x: torch.Tensor, anchors_unit: torch.Tensor, out: torch.Tensor) -> None:
@@ -56,6 +57,24 @@ def _identity(anchors: torch.Tensor) -> torch.Tensor:
     return anchors
 
 
+# Whitening shrinkage: the anchors' covariance gets this multiple of its mean eigenvalue added, so it
+# stays invertible with fewer anchors than dimensions (README, "Defaults": 1.0 of 0.01/0.1/1.0).
+WHITEN_SHRINKAGE = 1.0
+
+
+def whitening(anchors: torch.Tensor,
+              shrinkage: float = WHITEN_SHRINKAGE) -> tuple[torch.Tensor, torch.Tensor]:
+    """The anchors' mean and the ZCA matrix W = (Σ + s·mean(λ)·I)^(-1/2) of their covariance Σ: after
+    x → (x - mean) W, any invertible linear map between two encoders' spaces becomes a rotation,
+    which cosine ignores."""
+    mean = anchors.mean(dim=0, keepdim=True)
+    centred = (anchors - mean).double()
+    eigenvalues, vectors = torch.linalg.eigh(centred.T @ centred / max(len(anchors), 1))
+    eigenvalues = eigenvalues.clamp(min=0)
+    ridge = shrinkage * (float(eigenvalues.mean()) or 1.0)
+    return mean, ((vectors / torch.sqrt(eigenvalues + ridge)) @ vectors.T).float()
+
+
 SIMILARITIES: dict[str, Similarity] = {}
 
 
@@ -70,6 +89,9 @@ register_similarity(Similarity(
 register_similarity(Similarity(
     "angular", "1 - 2·angle(x, a)/π, in [-1, 1]",
     frozenset({"rotation", "scale", "permutation"}), _unit, _angular))
+register_similarity(Similarity(
+    "whitened", "cos(W(x - m), W(a - m)), ZCA-whitened on the anchors (shrunk)",
+    frozenset({"rotation", "scale", "permutation", "translation"}), _unit, _cosine, whiten=True))
 register_similarity(Similarity(
     "euclidean", "-‖x - a‖₂ / √D",
     frozenset({"rotation", "translation", "permutation"}), _identity,
@@ -115,12 +137,15 @@ def invariances_of(name: str) -> frozenset[str]:
 
 
 def _project_one(x: torch.Tensor, prepared: torch.Tensor, sim: Similarity,
-                 offset: torch.Tensor | None, chunk_rows: int) -> torch.Tensor:
+                 offset: torch.Tensor | None, chunk_rows: int,
+                 linear: torch.Tensor | None = None) -> torch.Tensor:
     out = torch.empty(x.shape[0], prepared.shape[0], dtype=torch.float32)
     for start in range(0, x.shape[0], chunk_rows):
         chunk = x[start : start + chunk_rows].float()
         if offset is not None:
             chunk = chunk - offset
+        if linear is not None:
+            chunk = chunk @ linear
         sim.compute(chunk, prepared, out[start : start + chunk.shape[0]])
     return out
 
@@ -136,15 +161,25 @@ class RelativeProjector:
         self.anchors = anchors.float()
         self.offset = self.anchors.mean(dim=0, keepdim=True) if center else None
         shifted = self.anchors if self.offset is None else self.anchors - self.offset
-        self.prepared = [sim.prepare(shifted) for sim in self.members]
+        # Whitened members read (x - mean) W instead: (offset, linear) per member.
+        self.affine: list[tuple[torch.Tensor | None, torch.Tensor | None]] = []
+        self.prepared = []
+        for sim in self.members:
+            if sim.whiten:
+                mean, linear = whitening(self.anchors)
+                self.affine.append((mean, linear))
+                self.prepared.append(sim.prepare((self.anchors - mean) @ linear))
+            else:
+                self.affine.append((self.offset, None))
+                self.prepared.append(sim.prepare(shifted))
         self.chunk_rows = chunk_rows
         self.width = len(self.members) * len(self.anchors)
         # Product of invariances (Cannistraci et al., ICLR 2024): one block per similarity, each
         # standardised with the mean and spread of the anchors' own block so no block dominates.
         self.scales: list[tuple[torch.Tensor, torch.Tensor]] = []
         if len(self.members) > 1:
-            for sim, prepared in zip(self.members, self.prepared, strict=True):
-                reference = _project_one(self.anchors, prepared, sim, self.offset, chunk_rows)
+            for sim, prepared, (offset, linear) in zip(self.members, self.prepared, self.affine, strict=True):
+                reference = _project_one(self.anchors, prepared, sim, offset, chunk_rows, linear)
                 self.scales.append((reference.mean(), reference.std().clamp(min=1e-12)))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,8 +188,9 @@ class RelativeProjector:
                 f"embeddings {tuple(x.shape)} and anchor embeddings {tuple(self.anchors.shape)} "
                 "do not have the same dimension"
             )
-        blocks = [_project_one(x, prepared, sim, self.offset, self.chunk_rows)
-                  for sim, prepared in zip(self.members, self.prepared, strict=True)]
+        members = zip(self.members, self.prepared, self.affine, strict=True)
+        blocks = [_project_one(x, prepared, sim, offset, self.chunk_rows, linear)
+                  for sim, prepared, (offset, linear) in members]
         if not self.scales:
             return blocks[0]
         return torch.cat([block.sub_(mean).div_(std) for block, (mean, std) in zip(blocks, self.scales,

@@ -91,35 +91,20 @@ class RecipeResult:
         values = [getattr(p, name) for p in self.pairs]
         return [v for v in values if v is not None]
 
-    @property
-    def mean_accuracy(self) -> float | None:
-        values = self._values("accuracy")
+    def _mean(self, name: str) -> float | None:
+        values = self._values(name)
         return sum(values) / len(values) if values else None
 
-    @property
-    def mean_kept(self) -> float | None:
-        values = self._values("kept")
-        return sum(values) / len(values) if values else None
-
-    @property
-    def min_kept(self) -> float | None:
-        values = self._values("kept")
+    def _min(self, name: str) -> float | None:
+        values = self._values(name)
         return min(values) if values else None
 
-    @property
-    def min_of_native(self) -> float | None:
-        values = self._values("of_native")
-        return min(values) if values else None
-
-    @property
-    def mean_of_probe(self) -> float | None:
-        values = self._values("of_probe")
-        return sum(values) / len(values) if values else None
-
-    @property
-    def min_of_probe(self) -> float | None:
-        values = self._values("of_probe")
-        return min(values) if values else None
+    mean_accuracy = property(lambda self: self._mean("accuracy"))
+    mean_kept = property(lambda self: self._mean("kept"))
+    min_kept = property(lambda self: self._min("kept"))
+    min_of_native = property(lambda self: self._min("of_native"))
+    mean_of_probe = property(lambda self: self._mean("of_probe"))
+    min_of_probe = property(lambda self: self._min("of_probe"))
 
     @property
     def own_of_probe(self) -> dict[str, float]:
