@@ -72,7 +72,7 @@ def test_relative_stitching_beats_absolute_between_minilm_l6_and_l3(assets, tmp_
                              "--limit", limit, "--anchors", anchors, "--out", files[split])
             assert result.exit_code == 0, result.stderr
         tests[name] = files["test"]
-        for space, arch in (("relative", []), ("absolute", ["--arch", "mlp"])):
+        for space, arch in (("relative", []), ("absolute", ["--arch", "mlp", "--translate", "none"])):
             heads[name, space] = tmp_path / f"{name}-{space}.safetensors"
             assert run_cli("train-head", "-q", "--embeddings", files["train"], "--space", space, *arch,
                            "--out", heads[name, space]).exit_code == 0
