@@ -99,3 +99,13 @@ def test_refinement_is_never_worse_than_none_on_a_well_anchored_map(method):
     plain = fit_translation(method, source[anchors], target[anchors])
     refined = fit_refined(method, source[anchors], target[anchors], source[200:1000], target[200:1000])
     assert _relative_error(refined, source[held], target[held]) <= _relative_error(plain, source[held], target[held]) + 1e-3
+
+
+@pytest.mark.parametrize("method", ["ridge", "procrustes", "affine", "auto"])
+def test_the_same_encoder_up_to_float_noise_is_read_as_it_is(method):
+    generator = torch.Generator().manual_seed(0)
+    anchors = torch.randn(50, 16, generator=generator)
+    rows = torch.randn(20, 16, generator=generator)
+    noisy = anchors + 1e-7 * torch.randn(50, 16, generator=generator)  # another batching of the same model
+    assert torch.equal(fit_translation(method, noisy, anchors)(rows), rows)
+    assert not torch.equal(fit_translation(method, anchors * 1.01, anchors)(rows), rows)
