@@ -17,6 +17,7 @@ from stitchcli.commands import (
     evaluate,
     info,
     merge,
+    predict,
     prompts,
     relative,
     run,
@@ -106,6 +107,7 @@ anchors.register(app)
 relative.register(app)
 train_head.register(app)
 evaluate.register(app)
+predict.register(app)
 compare.register(app)
 sweep.register(app)
 run.register(app)

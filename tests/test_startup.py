@@ -106,6 +106,8 @@ CHECKS = {
                                "unknown encoder source"),
     "anchors from a missing dataset": (["anchors", "--dataset", "missing.csv", "--num", "2", "--out", "x.safetensors"],
                                        "dataset not found"),
+    "predict with a missing head": (["predict", "--head", "missing.safetensors", "--embeddings", "emb.safetensors",
+                                     "--out", "p.csv"], "file not found"),
 }
 
 

@@ -8,8 +8,8 @@ tables) → ``plotting`` (the heatmap). Importing the package costs no torch: up
 
 from stitchcli._lazy import lazy_exports
 
-__all__ = ["Result", "compare_files", "evaluate", "evaluate_matrix", "head_methods", "plot_format",
-           "plot_matrix", "require_matplotlib", "results_table"]
+__all__ = ["PredictRequest", "Result", "check_output", "compare_files", "evaluate", "evaluate_matrix",
+           "head_methods", "plot_format", "plot_matrix", "require_matplotlib", "results_table", "run_predict"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Result": ".evaluation", "evaluate": ".evaluation", "evaluate_matrix": ".evaluation",
@@ -17,4 +17,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "results_table": ".report",
     "plot_format": ".plotting", "plot_matrix": ".plotting", "require_matplotlib": ".plotting",
     "compare_files": ".compare",
+    "PredictRequest": ".predict", "check_output": ".prediction_files", "run_predict": ".predict",
 })

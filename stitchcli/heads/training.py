@@ -11,7 +11,7 @@ from torch import nn
 from stitchcli import defaults
 from stitchcli.console import progress
 from stitchcli.errors import StitchError
-from stitchcli.heads.head import Head, HeadConfig, build_head
+from stitchcli.heads.head import Head, HeadConfig, PrototypeHead, build_head
 from stitchcli.heads.inputs import TRAIN_IN_MEMORY_BYTES, FileInputs, TensorInputs, predictions
 from stitchcli.heads.metrics import accuracy
 from stitchcli.relspace import RelativeTransform
@@ -114,6 +114,7 @@ def train_head(request: TrainRequest) -> Head:
     config = HeadConfig(request.arch, inputs.dim, len(label_names), request.hidden, request.activation)
     module = fit_module(config, inputs, labels, request)
     train_accuracy = accuracy(predictions(module, inputs), labels)
+    temperature = fit_temperature(module, inputs, labels) if isinstance(module, PrototypeHead) else None
     meta = file.metadata
     metadata = {
         "train_file": str(request.embeddings),
@@ -125,6 +126,7 @@ def train_head(request: TrainRequest) -> Head:
         "batch_size": str(request.batch_size),
         "seed": str(request.seed),
         "dim": meta.get("dim"),
+        "temperature": None if temperature is None else f"{temperature:.6g}",
     }
     anchor_embeddings = file.read("anchor_embeddings") if file.has("anchor_embeddings") else None
     if request.translate is not None:
@@ -144,3 +146,16 @@ def train_head(request: TrainRequest) -> Head:
         encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
         anchor_embeddings=anchor_embeddings, transform=transform,
     )
+
+
+TEMPERATURES = torch.logspace(-3, 0, 61)  # 0.001 … 1, about 12 per decade
+
+
+@torch.no_grad()
+def fit_temperature(module: nn.Module, inputs, labels: torch.Tensor) -> float:
+    """The temperature T that makes softmax(score / T) the best-calibrated probabilities on the train
+    rows (least mean negative log-likelihood over a grid): how ``predict`` turns a prototype head's
+    cosines into scores."""
+    scores = torch.cat([module(block) for _, block in inputs.blocks()]).double()
+    losses = [float(torch.nn.functional.cross_entropy(scores / t, labels)) for t in TEMPERATURES.tolist()]
+    return float(TEMPERATURES[min(range(len(losses)), key=losses.__getitem__)])

@@ -131,7 +131,7 @@ def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict
 
 # safetensors metadata holds strings only; these keys are numbers, flags or JSON when read back.
 _NUMBERS = ("num_samples", "dim", "num_anchors", "seed", "max_length", "in_dim", "num_classes", "hidden",
-            "epochs", "lr", "batch_size", "train_accuracy", "topk", "topk_power")
+            "epochs", "lr", "batch_size", "train_accuracy", "topk", "topk_power", "temperature")
 _FLAGS = ("center",)
 _JSON = ("label_names", "embeddings_encoder", "views")
 

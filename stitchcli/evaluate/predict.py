@@ -1,0 +1,110 @@
+"""Predictions of one head on one embeddings file: the best labels and their probabilities per row,
+written a block at a time (CSV, JSONL or Parquet), and the accuracy when the file has labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from stitchcli.errors import StitchError, UsageError
+from stitchcli.evaluate.evaluation import check_compatible, label_mapping, translated_inputs
+from stitchcli.evaluate.prediction_files import PredictionWriter, check_output
+from stitchcli.heads.head import Head, PrototypeHead
+from stitchcli.heads.inputs import FileInputs
+from stitchcli.storage import store
+from stitchcli.storage.rows import RowReader
+
+# Prototype heads score by cosine; their probabilities are softmax(cosine / T), T fitted on the train
+# file (metadata "temperature"). Heads written before that carry none and use this value.
+DEFAULT_TEMPERATURE = 0.05
+
+
+@dataclass
+class PredictRequest:
+    head: Head
+    embeddings: Path
+    out: Path
+    top_k: int = 1
+    translate: str | None = None  # None: the map the head records, if any
+    id_column: str | None = None
+
+
+def _inputs(head: Head, file: RowReader, translate: str | None):
+    method = translate if translate is not None else head.metadata.get("translate")
+    if head.space == "absolute" and method and method != "none":
+        return translated_inputs(head, file, method)
+    check_compatible(head, file)
+    return FileInputs(file, head.space, head.transform)
+
+
+def probabilities(head: Head, logits: torch.Tensor) -> torch.Tensor:
+    """Class probabilities: softmax of the logits; for a prototype head, of its cosines over the
+    temperature fitted on its train file."""
+    if isinstance(head.module, PrototypeHead):
+        temperature = float(head.metadata.get("temperature", DEFAULT_TEMPERATURE))
+        return torch.softmax(logits / temperature, dim=1)
+    return torch.softmax(logits.float(), dim=1)
+
+
+@torch.inference_mode()
+def predicted_blocks(request: PredictRequest,
+                     file: RowReader) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """(first row, top-k class ids, their probabilities), a block of rows at a time."""
+    head = request.head
+    for start, block in _inputs(head, file, request.translate).blocks():
+        probs = probabilities(head, head.module(block))
+        scores, classes = probs.topk(request.top_k, dim=1)
+        yield start, classes, scores
+
+
+def _ids(request: PredictRequest, file: RowReader) -> list:
+    """Each row's id: the ``--id-column`` value from the file's source, else its row number there."""
+    rows = file.read("indices").long().tolist() if file.has("indices") else list(range(file.num_rows))
+    if request.id_column is None:
+        return rows
+    from stitchcli.data import ReadOptions, load_dataset
+
+    source = file.metadata.get("dataset")
+    if not source:
+        raise StitchError(f"{file.path} does not record its source, so --id-column cannot be read")
+    meta = file.metadata
+    options = ReadOptions(split=meta.get("split"), text_column=meta.get("text_column", "text"),
+                          label_column=meta.get("label_column", "label"),
+                          image_column=meta.get("image_column", "image"))
+    values = load_dataset(source, options).column(request.id_column)
+    return [values[i] for i in rows]
+
+
+def run_predict(request: PredictRequest) -> dict:
+    """Write every row's prediction to ``request.out`` (atomically); the summary says how many rows
+    and, when the file has labels the head knows, the accuracy (as ``evaluate`` computes it)."""
+    from stitchcli.storage import open_rows
+
+    head = request.head
+    if not 1 <= request.top_k <= head.config.num_classes:
+        raise UsageError(f"--top-k must be between 1 and the head's {head.config.num_classes} classes, "
+                         f"got {request.top_k}")
+    file = open_rows(request.embeddings)
+    ids = _ids(request, file)
+    target = None
+    if file.has("labels") and file.meta_json("label_names", []):
+        target = label_mapping(head, file)[file.read("labels").long()]
+    right = 0
+    with store.atomic_path(check_output(request.out), suffix=request.out.suffix) as tmp:
+        writer = PredictionWriter(tmp, request.top_k)
+        try:
+            for start, classes, scores in predicted_blocks(request, file):
+                stop = start + len(classes)
+                labels = [[head.label_names[c] for c in row] for row in classes.tolist()]
+                writer.write(ids[start:stop], labels, [[round(s, 6) for s in row] for row in scores.tolist()])
+                if target is not None:
+                    right += int((classes[:, 0] == target[start:stop]).sum())
+        finally:
+            writer.close()
+    summary = {"predictions": str(request.out), "num_samples": file.num_rows, "head": str(head.path),
+               "encoder": file.metadata.get("encoder", "?"), "head_encoder": head.encoder}
+    summary["accuracy"] = right / file.num_rows if target is not None and file.num_rows else None
+    return summary
