@@ -151,21 +151,25 @@ def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -
     )
 
 
+def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tuple[object, str]:
+    """What ``head`` reads of ``file`` and how it is named: an absolute head through ``translate``
+    (by default the map the head records; ``none``: as it is), checked like ``check_compatible``."""
+    method = translate if translate is not None else head.metadata.get("translate")
+    # On the head's own encoder the fitted map is the identity; applying it anyway keeps every row
+    # of a translated matrix complete and comparable.
+    if head.space == "absolute" and method and method != "none":
+        return translated_inputs(head, file, method), method
+    check_compatible(head, file)
+    return FileInputs(file, head.space, head.transform), head.space
+
+
 @torch.inference_mode()
 def evaluate(head: Head, file: RowReader, translate: str | None = None) -> Result:
     """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first (by
     default, the map the head records, if any)."""
-    translate = translate or head.metadata.get("translate")
-    # On the head's own encoder the fitted map is (numerically) the identity; applying it anyway
-    # keeps every row of a translated matrix complete and comparable.
-    if translate and head.space == "absolute":
-        inputs = translated_inputs(head, file, translate)
-        label_mapping(head, file)
-        return _result(head, file, predict_many([head], inputs)[0], translate)
-    check_compatible(head, file)
+    inputs, method = head_inputs(head, file, translate)
     label_mapping(head, file)
-    inputs = FileInputs(file, head.space, head.transform)
-    return _result(head, file, predict_many([head], inputs)[0], head.space)
+    return _result(head, file, predict_many([head], inputs)[0], method)
 
 
 def _check_pair(head: Head, file: RowReader) -> bool:
@@ -174,7 +178,6 @@ def _check_pair(head: Head, file: RowReader) -> bool:
     return True
 
 
-@torch.inference_mode()
 def head_methods(head: Head, methods: list[str | None] | None) -> list[str | None]:
     """How ``head`` reads other encoders: the ``methods`` asked for (absolute heads), else the map its
     file records (``train-head --translate``), else its own space as it is (None)."""
@@ -183,6 +186,7 @@ def head_methods(head: Head, methods: list[str | None] | None) -> list[str | Non
     return methods if methods is not None else [head.metadata.get("translate")]
 
 
+@torch.inference_mode()
 def evaluate_matrix(
     heads: list[Head],
     paths: list,

@@ -10,10 +10,9 @@ from pathlib import Path
 import torch
 
 from stitchcli.errors import StitchError, UsageError
-from stitchcli.evaluate.evaluation import check_compatible, label_mapping, translated_inputs
+from stitchcli.evaluate.evaluation import head_inputs, label_mapping
 from stitchcli.evaluate.prediction_files import PredictionWriter, check_output
 from stitchcli.heads.head import Head, PrototypeHead
-from stitchcli.heads.inputs import FileInputs
 from stitchcli.storage import store
 from stitchcli.storage.rows import RowReader
 
@@ -32,14 +31,6 @@ class PredictRequest:
     id_column: str | None = None
 
 
-def _inputs(head: Head, file: RowReader, translate: str | None):
-    method = translate if translate is not None else head.metadata.get("translate")
-    if head.space == "absolute" and method and method != "none":
-        return translated_inputs(head, file, method)
-    check_compatible(head, file)
-    return FileInputs(file, head.space, head.transform)
-
-
 def probabilities(head: Head, logits: torch.Tensor) -> torch.Tensor:
     """Class probabilities: softmax of the logits; for a prototype head, of its cosines over the
     temperature fitted on its train file."""
@@ -54,7 +45,8 @@ def predicted_blocks(request: PredictRequest,
                      file: RowReader) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(first row, top-k class ids, their probabilities), a block of rows at a time."""
     head = request.head
-    for start, block in _inputs(head, file, request.translate).blocks():
+    inputs, _ = head_inputs(head, file, request.translate)
+    for start, block in inputs.blocks():
         probs = probabilities(head, head.module(block))
         scores, classes = probs.topk(request.top_k, dim=1)
         yield start, classes, scores

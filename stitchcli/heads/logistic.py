@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stitchcli.relspace.normalize import CHUNK_ROWS
+from stitchcli.relspace.normalize import CHUNK_ROWS, MIN_STD, streamed_statistics
 
 # L2 strengths tried (on the mean cross-entropy of standardised inputs; sklearn's C = 1 / (l2 · n)).
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -79,18 +79,13 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> torch.
 
 
 def _statistics(blocks: Blocks) -> tuple[torch.Tensor, torch.Tensor]:
-    total = square = None
-    count = 0
+    """Each column's mean and spread, streamed (two float64 passes); a constant column keeps scale 1."""
+    count = dim = 0
     for _, block in blocks():
-        block = block.double()
-        total = block.sum(0) if total is None else total + block.sum(0)
-        square = (block * block).sum(0) if square is None else square + (block * block).sum(0)
-        count += len(block)
-    mean = total / max(count, 1)
-    var = (square / max(count, 1) - mean * mean).clamp(min=0)
-    scale = var.sqrt()
-    scale[scale < 1e-8] = 1.0  # a constant column: left as it is
-    return mean.float(), scale.float()
+        count, dim = count + len(block), block.shape[1]
+    mean, scale = streamed_statistics(lambda: ((block, None) for _, block in blocks()), count, dim)
+    scale[scale <= MIN_STD] = 1.0  # a constant column: left as it is, not blown up on other rows
+    return mean, scale
 
 
 def _masked(blocks: Blocks, labels: torch.Tensor, mask: torch.Tensor | None

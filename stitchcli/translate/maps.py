@@ -15,6 +15,13 @@ def _standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.mean(dim=0), x.std(dim=0).clamp(min=1e-8)
 
 
+def _scaled(source: torch.Tensor, target: torch.Tensor):
+    source, target = source.double(), target.double()
+    mu_s, sd_s = _standardise(source)
+    mu_t, sd_t = _standardise(target)
+    return (source - mu_s) / sd_s, (target - mu_t) / sd_t, (mu_s, sd_s, mu_t, sd_t)
+
+
 def fit_procrustes(source: torch.Tensor, target: torch.Tensor) -> Translator:
     """Orthogonal map after standard scaling, zero-padding the narrower side (Maiorca et al., 2023).
 
@@ -25,12 +32,10 @@ def fit_procrustes(source: torch.Tensor, target: torch.Tensor) -> Translator:
     unique: the part of a sample outside the anchors' span maps to zero (the target's mean after
     scaling) instead of to an arbitrary direction.
     """
-    source, target = source.double(), target.double()
-    mu_s, sd_s = _standardise(source)
-    mu_t, sd_t = _standardise(target)
+    zs, zt, (mu_s, sd_s, mu_t, sd_t) = _scaled(source, target)
     width = max(source.shape[1], target.shape[1])
-    zs = torch.nn.functional.pad((source - mu_s) / sd_s, (0, width - source.shape[1]))
-    zt = torch.nn.functional.pad((target - mu_t) / sd_t, (0, width - target.shape[1]))
+    zs = torch.nn.functional.pad(zs, (0, width - source.shape[1]))
+    zt = torch.nn.functional.pad(zt, (0, width - target.shape[1]))
     cross = zs.T @ zt
     u, singular, vh = torch.linalg.svd(cross)
     tolerance = singular.max() * max(cross.shape) * torch.finfo(cross.dtype).eps
@@ -65,13 +70,6 @@ def fit_affine(source: torch.Tensor, target: torch.Tensor) -> Translator:
 RIDGE_STRENGTH = 1.0
 
 
-def _scaled(source: torch.Tensor, target: torch.Tensor):
-    source, target = source.double(), target.double()
-    mu_s, sd_s = _standardise(source)
-    mu_t, sd_t = _standardise(target)
-    return (source - mu_s) / sd_s, (target - mu_t) / sd_t, (mu_s, sd_s, mu_t, sd_t)
-
-
 def fit_ridge(source: torch.Tensor, target: torch.Tensor, strength: float = RIDGE_STRENGTH) -> Translator:
     """An affine map with a ridge penalty on standardised anchors, solved in the anchors' dual (K×K):
     regularised, so it stays defined and useful with fewer anchors than dimensions, where plain
@@ -86,6 +84,13 @@ def fit_ridge(source: torch.Tensor, target: torch.Tensor, strength: float = RIDG
         return ((((x.double() - mu_s) / sd_s) @ weights) * sd_t + mu_t).float()
 
     return translate
+
+
+def prediction_error(translate: Translator, source: torch.Tensor, target: torch.Tensor,
+                     scale: torch.Tensor) -> float:
+    """Mean squared error of ``translate(source)`` against ``target``, each coordinate divided by
+    ``scale`` (the target's spread): how well a map predicts anchors it was not fitted on."""
+    return float((((translate(source).double() - target.double()) / scale) ** 2).mean())
 
 
 AUTO_FOLDS = 5
@@ -106,8 +111,8 @@ def choose_translation(source: torch.Tensor, target: torch.Tensor,
         keep = torch.ones(count, dtype=torch.bool)
         keep[held] = False
         for name in candidates:
-            mapped = TRANSLATIONS[name](source[keep], target[keep])(source[held]).double()
-            errors[name] += float((((mapped - target[held].double()) / scale) ** 2).mean())
+            fitted = TRANSLATIONS[name](source[keep], target[keep])
+            errors[name] += prediction_error(fitted, source[held], target[held], scale)
     return min(candidates, key=lambda name: errors[name])
 
 

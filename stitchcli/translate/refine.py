@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from stitchcli.translate.maps import Translator, fit_translation
+from stitchcli.translate.maps import Translator, fit_translation, prediction_error
 
 CHUNK_ROWS = 4096
 MAX_POOL = 8192  # rows of each pool used for pseudo-pairs (a seeded sample beyond that)
@@ -44,10 +44,6 @@ def _sample(pool: torch.Tensor, seed: int) -> torch.Tensor:
         return pool
     keep = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:MAX_POOL]
     return pool[torch.sort(keep).values]
-
-
-def _error(translate: Translator, source: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> float:
-    return float((((translate(source).double() - target.double()) / scale) ** 2).mean())
 
 
 VALIDATION_EVERY = 5  # one anchor in five is held out to judge each round (when there are 10 or more)
@@ -91,6 +87,6 @@ def fit_refined(method: str, source_anchors: torch.Tensor, target_anchors: torch
     fit[held] = False
     scale = target_anchors.double().std(dim=0).clamp(min=1e-8)
     trial = _rounds(method, source_anchors[fit], target_anchors[fit], source_pool, target_pool, iterations)
-    errors = [_error(m, source_anchors[held], target_anchors[held], scale) for m in trial]
+    errors = [prediction_error(m, source_anchors[held], target_anchors[held], scale) for m in trial]
     rounds = min(range(len(errors)), key=lambda r: (errors[r], r))  # ties: fewer rounds
     return _rounds(method, source_anchors, target_anchors, source_pool, target_pool, rounds)[-1]
