@@ -37,6 +37,12 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _own_anchor_cache(tmp_path_factory, monkeypatch):
+    """Each test starts with an empty anchor-embedding cache, so cache hits never depend on test order."""
+    monkeypatch.setenv("STITCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 def pytest_configure(config):
     # Tests must not depend on how many threads torch picks on the CI machine.
     import torch

@@ -212,11 +212,18 @@ def test_anchors_among_the_embedded_rows_are_not_embedded_twice(tiny_bert, text_
     file = store.load(out)
     indices = store.load(anchors).tensors["indices"]
     assert torch.equal(file.tensors["anchor_embeddings"], file.tensors["embeddings"][indices])
-    # With --limit leaving some anchors out, they are embedded from the anchors' source.
+    # With --limit leaving some anchors out, they come from the anchor cache (the first run's vectors)...
     embedded.clear()
     limited = tmp_path / "limited.safetensors"
     embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", anchors, "--limit", 1,
           "--out", limited)
+    assert embedded == [1]
+    assert torch.equal(store.load(limited).tensors["anchor_embeddings"], file.tensors["anchor_embeddings"])
+    # ... or, without the cache, are embedded from the anchor samples.
+    embedded.clear()
+    monkeypatch.setenv("STITCH_NO_ANCHOR_CACHE", "1")
+    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", anchors, "--limit", 1,
+          "--out", limited, "--force")
     assert embedded == [4, 1]
     assert torch.allclose(store.load(limited).tensors["anchor_embeddings"], file.tensors["anchor_embeddings"],
                           atol=1e-5)

@@ -67,7 +67,7 @@ def bad(tmp_path_factory, tiny_bert, text_csv, image_npz, timm_weights):
     ns.moved_source = root / "moved.csv"
     ns.moved_source.write_text(text_csv.read_text())
     ns.stale_anchors = root / "stale-anchors.safetensors"
-    assert run_cli("anchors", "-q", "--dataset", ns.moved_source, "--num", 4,
+    assert run_cli("anchors", "-q", "--dataset", ns.moved_source, "--num", 4, "--no-samples",
                    "--out", ns.stale_anchors).exit_code == 0
     ns.moved_source.write_text(text_csv.read_text().replace("great", "grand"))
     return ns
@@ -110,8 +110,6 @@ CASES = {
                                         "--label-column", "y", "--out", OUT], "no label column 'y'"),
     "unreadable image": (lambda b: ["embed", "--encoder", "timm:test_resnet", "--weights", b.timm,
                                     "--dataset", b.folder, "--out", OUT], "cannot read image"),
-    "idx without labels": (lambda b: ["embed", "--encoder", "timm:test_resnet", "--weights", b.timm,
-                                      "--dataset", b.idx, "--out", OUT], "no labels file"),
     "text encoder on images": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.npz,
                                           "--out", OUT], "text encoder"),
     "limit zero": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.csv, "--limit", 0,
@@ -136,7 +134,7 @@ CASES = {
                                                  "--strategy", "stratified", "--out", OUT], "smallest"),
     "unknown strategy": (lambda b: ["anchors", "--dataset", b.csv, "--num", 2, "--strategy", "best",
                                     "--out", OUT], "unknown anchor strategy", 2),
-    "anchors source changed": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.csv, "--anchors",
+    "anchors source changed (no samples kept)": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.csv, "--anchors",
                                           b.stale_anchors, "--out", OUT], "changed since"),
     "embed with unknown similarity": (lambda b: ["embed", "--encoder", f"hf:{b.bert}", "--dataset", b.csv,
                                                  "--anchors", b.anchors, "--similarity", "dot", "--out", OUT],

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from stitchcli.anchors.parallel import AnchorView, absolute, align_views, select_view
+from stitchcli.anchors.samples import StoredSamples, store_samples, stored_dataset
 from stitchcli.data import Dataset, ReadOptions, load_dataset
 from stitchcli.errors import StitchError
 from stitchcli.storage import store
@@ -29,21 +30,37 @@ class AnchorSet:
     label_names: list[str]
     # Every form of the anchors (the first is the source above); more with `--parallel`.
     views: list[AnchorView] = field(default_factory=list)
+    # Each view's anchor samples, kept in the file (empty: not kept, read from the source).
+    samples: list[StoredSamples] = field(default_factory=list)
+    current: int = 0  # the view this set reads (``viewed``)
+    num_rows: int = -1  # rows of the source (of the first view), -1 if not recorded
 
     def __post_init__(self) -> None:
         if not self.views:
-            self.views = [AnchorView(self.source, self.split, self.dataset_fingerprint, "?", -1,
-                                     self.read_options, self.indices)]
+            modality = self.samples[0].modality if self.samples else "?"
+            self.views = [AnchorView(self.source, self.split, self.dataset_fingerprint, modality,
+                                     self.num_rows, self.read_options, self.indices)]
 
     def viewed(self, name: str | None, dataset_fingerprint: str, modality: str | None) -> AnchorSet:
         """This anchor set as read from one of its views (see ``parallel.select_view``): the same
         set (fingerprint), that view's source, identity and rows."""
         view = select_view(self.views, self.fingerprint, name, dataset_fingerprint, modality)
         return replace(self, source=view.source, split=view.split, dataset_fingerprint=view.fingerprint,
-                       read_options=view.read_options, indices=view.indices, views=self.views)
+                       read_options=view.read_options, indices=view.indices, views=self.views,
+                       current=self.views.index(view))
+
+    @property
+    def modality(self) -> str:
+        return self.views[self.current].modality
 
     def load_source(self) -> Dataset:
-        """Read the anchors' source again and check it is the same content."""
+        """The anchors' samples: from the file when it keeps them, else from the source read again
+        (checked to be the same content)."""
+        if self.samples:
+            view = self.views[self.current]
+            size = view.num_rows if view.num_rows > 0 else int(self.indices.max()) + 1
+            return stored_dataset(self.samples[self.current], self.indices, self.source, self.split,
+                                  self.dataset_fingerprint, size)
         if not self.source.startswith("hf:") and not Path(self.source).exists():
             raise StitchError(
                 f"the anchors' source {self.source} is missing",
@@ -71,14 +88,14 @@ def _located(source: str, anchors_dir: Path) -> str:
     return str(beside) if beside.exists() else source
 
 
-def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> None:
-    store.save(
-        path,
-        "anchors",
-        {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64),
-         **({"view_indices": torch.stack([view.indices for view in anchors.views]).to(torch.int64)}
-            if len(anchors.views) > 1 else {})},
-        {
+def anchor_tensors(anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> tuple[dict, dict]:
+    """The tensors and metadata of an anchor set, as its file (or a head carrying it) stores them."""
+    tensors = {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64),
+               **({"view_indices": torch.stack([view.indices for view in anchors.views]).to(torch.int64)}
+                  if len(anchors.views) > 1 else {})}
+    for number, samples in enumerate(anchors.samples):
+        tensors |= samples.tensors(f"samples.{number}")
+    return tensors, {
             "dataset": anchors.source,
             "split": anchors.split,
             "dataset_fingerprint": anchors.dataset_fingerprint,
@@ -89,18 +106,37 @@ def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra:
             "label_names": anchors.label_names,
             **anchors.read_options.as_metadata(),
             **({"views": [view.as_json() for view in anchors.views]} if len(anchors.views) > 1 else {}),
+            "modality": anchors.views[0].modality,
+            "num_rows": str(anchors.views[0].num_rows),
+            "samples": "stored" if anchors.samples else "none",
             **extra,
-        },
-    )
+        }
+
+
+def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> None:
+    tensors, metadata = anchor_tensors(anchors, labels, extra)
+    store.save(path, "anchors", tensors, metadata)
 
 
 def load_anchor_set(path: Path) -> AnchorSet:
     file = store.load(path, kind="anchors")
-    meta = file.metadata
+    return anchor_set_from(file.tensors, file.metadata, str(path), Path(path).parent)
+
+
+def anchor_set_from(tensors: dict, meta: dict, where: str, folder: Path) -> AnchorSet:
+    """An anchor set from the tensors and metadata that ``anchor_tensors`` wrote (``where`` names the
+    file in errors; ``folder`` locates a relative source of an older file)."""
     try:
+        indices = tensors["indices"].to(torch.long)
+        views = [AnchorView.from_json(entry, rows) for entry, rows in zip(
+            json.loads(meta["views"]), tensors["view_indices"].long(), strict=True)
+        ] if "views" in meta else []
+        modalities = [view.modality for view in views] or [meta.get("modality", "?")]
+        samples = [StoredSamples.from_tensors(modality, tensors, f"samples.{number}", len(indices), where)
+                   for number, modality in enumerate(modalities)] if meta.get("samples") == "stored" else []
         return AnchorSet(
-            indices=file.require("indices").to(torch.long),
-            source=_located(meta["dataset"], Path(path).parent),
+            indices=indices,
+            source=_located(meta["dataset"], folder),
             split=meta["split"],
             dataset_fingerprint=meta["dataset_fingerprint"],
             fingerprint=meta["anchors_fingerprint"],
@@ -114,17 +150,16 @@ def load_anchor_set(path: Path) -> AnchorSet:
                 streaming=meta.get("streaming") == "true",
             ),
             label_names=json.loads(meta.get("label_names", "[]")),
-            views=[AnchorView.from_json(entry, rows) for entry, rows in zip(
-                json.loads(meta["views"]), file.require("view_indices").long(), strict=True)]
-            if "views" in meta else [],
+            views=views, samples=samples, num_rows=int(meta.get("num_rows", "-1")),
         )
-    except (KeyError, ValueError) as exc:
-        raise StitchError(f"anchor file {path} is missing metadata ({exc})") from None
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise StitchError(f"anchor set in {where} is missing metadata or tensors ({exc})") from None
 
 
 def choose_anchors(
     dataset: Dataset, k: int, strategy: str, seed: int, embeddings_paths: list[Path],
     read_options: ReadOptions, parallel: list[str] = (), id_column: str | None = None,
+    keep_samples: bool = True,
 ) -> tuple[AnchorSet, torch.Tensor, dict]:
     """Pick anchors among ``dataset``'s rows; fps, kmeans and aligned look at encoders' embeddings
     of those rows (every file must embed the same rows of the same source). ``parallel`` sources
@@ -159,7 +194,7 @@ def choose_anchors(
         extra["embeddings_encoder"] = encoders[0] if len(encoders) == 1 else encoders
     positions = select_anchors(strategy, k, labels, [s for s in spaces if s is not None], seed)
     indices = rows[positions]
-    views = align_views(dataset, indices, list(parallel), read_options, id_column)
+    views, datasets = align_views(dataset, indices, list(parallel), read_options, id_column)
     identity = anchor_set_fingerprint(dataset.fingerprint, indices)
     if len(views) > 1:  # the same rows with other parallel views are another anchor set
         identity = store.fingerprint(identity, *(f"{view.fingerprint}:{view.indices.tolist()}"
@@ -168,7 +203,9 @@ def choose_anchors(
         indices=indices, source=absolute(dataset.source), split=dataset.split,
         dataset_fingerprint=dataset.fingerprint, fingerprint=identity,
         strategy=strategy, seed=seed, read_options=read_options, label_names=dataset.label_names,
-        views=views,
+        views=views, num_rows=len(dataset),
+        samples=[store_samples(data, view.indices) for data, view in zip(datasets, views, strict=True)]
+        if keep_samples else [],
     )
     return anchor_set, labels[positions], extra
 

@@ -58,10 +58,12 @@ def _id_rows(dataset: Dataset, id_column: str) -> dict[str, int]:
 
 
 def align_views(primary: Dataset, indices: torch.Tensor, sources: list[str], read: ReadOptions,
-                id_column: str | None = None) -> list[AnchorView]:
-    """The primary view and each parallel one, with the anchors' rows in each: the same rows
-    (row i of every view is the same item), or the rows with the same ``id_column`` value."""
+                id_column: str | None = None) -> tuple[list[AnchorView], list[Dataset]]:
+    """The primary view and each parallel one (and the datasets read), with the anchors' rows in
+    each: the same rows (row i of every view is the same item), or the rows with the same
+    ``id_column`` value."""
     views = [view_of(primary, read, indices)]
+    datasets = [primary]
     wanted = None
     if id_column is not None:
         primary_ids = list(_id_rows(primary, id_column))  # checks the ids are unique; in row order
@@ -83,7 +85,8 @@ def align_views(primary: Dataset, indices: torch.Tensor, sources: list[str], rea
                                   f"(e.g. {missing[0]!r} of column {id_column!r})")
             rows = torch.tensor([where[key] for key in wanted], dtype=torch.long)
         views.append(view_of(data, read, rows))
-    return views
+        datasets.append(data)
+    return views, datasets
 
 
 def select_view(views: list[AnchorView], anchors_name: str, name: str | None, dataset_fingerprint: str,

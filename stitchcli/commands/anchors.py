@@ -44,6 +44,10 @@ def anchors(
     id_column: Annotated[str | None, typer.Option(
         help="Align the --parallel views by this column instead of by row (an image folder's id is "
         "the file name without suffix).", rich_help_panel="Parallel anchors")] = None,
+    samples: Annotated[bool, typer.Option(
+        "--samples/--no-samples", help="Keep the anchor samples in the file (texts as UTF-8, images as "
+        "their original bytes, every view), so the source is no longer needed; --no-samples keeps only "
+        "row numbers (for data that must not be copied).")] = True,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -74,21 +78,24 @@ def anchors(
     read = ReadOptions(split, text_column, label_column, image_column, streaming)
     data = load_dataset(dataset, read)
     anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read,
-                                               parallel or [], id_column)
+                                               parallel or [], id_column, keep_samples=samples)
     save_anchor_set(out, anchor_set, labels, extra)
-    counts = Counter(data.label_names[i] for i in labels.tolist())
+    # Unlabelled data: stratified is random (one class), and there is nothing to count per class.
+    counts = Counter(data.label_names[i] for i in labels.tolist()) if data.labelled else Counter()
     summary = {
         "anchors": str(out), "num_anchors": len(anchor_set.indices), "strategy": strategy,
         "seed": seed, "dataset": data.source, "anchors_fingerprint": anchor_set.fingerprint,
         "per_class": dict(sorted(counts.items())),
         "views": [view.as_json() for view in anchor_set.views],
+        "samples": "stored" if anchor_set.samples else "none",
+        "bytes": out.stat().st_size,
     }
     if json_output:
         typer.echo(json.dumps(summary))
     elif not quiet:
+        per_class = "; per class: " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""
         log(f"[green]wrote[/] {out}: {summary['num_anchors']} {strategy} anchors from {data.source} "
-            f"(anchor set {anchor_set.fingerprint}; per class: "
-            + ", ".join(f"{k} {v}" for k, v in summary["per_class"].items()) + ")")
+            f"(anchor set {anchor_set.fingerprint}{per_class or '; unlabelled'})")
         for view in anchor_set.views[1:]:
             log(f"  parallel view: {view.source} ({view.modality}, {view.num_rows} rows)")
 

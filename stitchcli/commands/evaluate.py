@@ -41,7 +41,7 @@ def evaluate(
     for path in head:
         store.load_metadata_checked(path, kind="head")
     for path in embeddings:
-        store.load_metadata_checked(path, kind="embeddings")
+        store.require_labels(path, store.load_metadata_checked(path, kind="embeddings"), "be evaluated")
     if plot is not None:
         from stitchcli.evaluate import plot_format
 

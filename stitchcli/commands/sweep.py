@@ -86,7 +86,8 @@ def sweep(
     from stitchcli.storage import store
 
     for path in [*train, *(test or [])]:  # before torch is imported (~2 s)
-        store.load_metadata_checked(path, kind="embeddings")
+        store.require_labels(path, store.load_metadata_checked(path, kind="embeddings"),
+                             "train or test heads")
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
 

@@ -34,6 +34,9 @@ def train_head(
     batch_size: Annotated[int, typer.Option(help="Samples per step.")] = defaults.BATCH_SIZE,
     weight_decay: Annotated[float, typer.Option(help="Adam weight decay.")] = 0.0,
     seed: SeedOpt = 0,
+    anchors: Annotated[Path | None, typer.Option(
+        help="Anchor file to carry in the head (its samples let `stitch predict --encoder` embed the "
+        "anchors anywhere) [default: the one the embeddings were made with].")] = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -44,7 +47,8 @@ def train_head(
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
-    store.load_metadata_checked(embeddings, kind="embeddings")
+    store.require_labels(embeddings, store.load_metadata_checked(embeddings, kind="embeddings"),
+                         "train a head")
 
     from stitchcli.console import log
     from stitchcli.heads import TrainRequest, save_head
@@ -63,12 +67,13 @@ def train_head(
                          hint="use --space absolute, or leave out --translate.")
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
                               weight_decay, seed, transform=transform, quiet=quiet or json_output,
-                              translate=translate))
+                              translate=translate, anchors=anchors))
     save_head(out, head)
     summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": arch,
                **head.transform.as_json(), "train_accuracy": float(head.metadata["train_accuracy"])}
     if translate is not None:
         summary["translate"] = translate
+    summary["anchor_samples"] = head.metadata.get("anchor_samples", "none")
     if json_output:
         typer.echo(json.dumps(summary))
     elif not quiet:

@@ -12,12 +12,14 @@ from stitchcli.data.registry import (
     ReadOptions,
     default_split,
     encode_labels,
+    reads_labels,
     register_source,
+    unlabelled,
 )
 from stitchcli.errors import StitchError
 
 __all__ = ["SOURCES", "Dataset", "DatasetSource", "ReadOptions", "default_split", "encode_labels",
-           "load_dataset", "register_source"]
+           "load_dataset", "reads_labels", "register_source", "unlabelled"]
 
 
 def load_dataset(source: str, options: ReadOptions | None = None) -> Dataset:

@@ -20,7 +20,9 @@ from stitchcli.data.registry import (
     ReadOptions,
     default_split,
     encode_labels,
+    reads_labels,
     register_source,
+    unlabelled,
 )
 from stitchcli.errors import StitchError
 
@@ -183,30 +185,32 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
     rows = _Rows(files, kind, open_file)
     schema = rows.schema()
     columns = schema.names
-    if options.label_column not in columns:
-        raise StitchError(f"dataset {source} has no column {options.label_column!r} "
-                          f"(columns: {', '.join(columns)})", hint="choose one with --label-column.")
+    labelled = reads_labels(options, columns, f"dataset {source}")
     sample_column = next((c for c in (options.text_column, options.image_column) if c in columns), None)
     if sample_column is None:
         raise StitchError(f"dataset {source} has neither a {options.text_column!r} nor an "
                           f"{options.image_column!r} column (columns: {', '.join(columns)})",
                           hint="choose them with --text-column or --image-column.")
-    raw_labels = rows.column(options.label_column)
-    names = _class_names(schema, options.label_column)
-    if names is not None:
-        labels, label_names = [int(v) for v in raw_labels], list(names)
+    if not labelled:
+        labels, label_names = unlabelled(rows.total)
+    elif (names := _class_names(schema, options.label_column)) is not None:
+        labels, label_names = [int(v) for v in rows.column(options.label_column)], list(names)
     else:
-        labels, label_names = encode_labels(raw_labels, source)
+        labels, label_names = encode_labels(rows.column(options.label_column), source)
     image = sample_column == options.image_column
 
     def read(i: int):
         value = rows.value(i, sample_column)
         return _image(value) if image else value
 
+    def raw(i: int) -> bytes:
+        value = rows.value(i, sample_column)
+        return value.get("bytes") if isinstance(value, dict) else value
+
     return Dataset(
         source=source, split=options.split or default_split(source.rstrip("/")),
         modality="image" if image else "text", labels=labels, label_names=label_names,
-        fingerprint=fingerprint(), get_sample=read,
+        fingerprint=fingerprint(), get_sample=read, get_raw=raw if image else None,
         get_column=lambda name: _checked_column(rows, columns, name, source),
     )
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stitchcli.data.registry import Dataset, DatasetSource, ReadOptions, encode_labels, register_source
+from stitchcli.data.registry import (
+    Dataset,
+    DatasetSource,
+    ReadOptions,
+    encode_labels,
+    reads_labels,
+    register_source,
+    unlabelled,
+)
 from stitchcli.errors import StitchError
 from stitchcli.storage.store import fingerprint
 
@@ -82,12 +90,7 @@ def load_hub(source: str, options: ReadOptions) -> Dataset:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StitchError(f"cannot load dataset {name!r} split {split!r}: {text}") from None
     columns = table.column_names
-    if options.label_column not in columns:
-        raise StitchError(
-            f"dataset {name} has no label column '{options.label_column}' (columns: "
-            f"{', '.join(columns)})",
-            hint="choose one with --label-column.",
-        )
+    labelled = reads_labels(options, columns, f"dataset {name}")
     if options.image_column in columns:
         modality, column = "image", options.image_column
     elif options.text_column in columns:
@@ -98,12 +101,13 @@ def load_hub(source: str, options: ReadOptions) -> Dataset:
             f"'{options.image_column}' (columns: {', '.join(columns)})",
             hint="choose one with --text-column or --image-column.",
         )
-    feature = table.features[options.label_column]
-    raw = table[options.label_column]
-    if hasattr(feature, "names"):  # ClassLabel: keep the dataset's own names and ids
-        labels, names = [int(v) for v in raw], list(feature.names)
+    if not labelled:
+        labels, names = unlabelled(len(table))
+    elif hasattr(feature := table.features[options.label_column], "names"):
+        # ClassLabel: keep the dataset's own names and ids
+        labels, names = [int(v) for v in table[options.label_column]], list(feature.names)
     else:
-        labels, names = encode_labels(raw, f"dataset {name}")
+        labels, names = encode_labels(table[options.label_column], f"dataset {name}")
     return Dataset(
         source=source,
         split=split,

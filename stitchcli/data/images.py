@@ -12,12 +12,14 @@ from PIL import Image, UnidentifiedImageError
 
 from stitchcli.data.fingerprint_cache import cached_fingerprint
 from stitchcli.data.registry import (
+    NO_LABELS,
     Dataset,
     DatasetSource,
     ReadOptions,
     default_split,
     encode_labels,
     register_source,
+    unlabelled,
 )
 from stitchcli.errors import StitchError
 from stitchcli.storage.store import fingerprint
@@ -58,25 +60,39 @@ def _open_image(path: Path) -> Image.Image:
         raise StitchError(f"cannot read image {path}: {exc}") from None
 
 
+def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
 def load_folder(source: str, options: ReadOptions) -> Dataset:
+    """``root/<class>/<image>`` (labelled by folder name), or a flat folder of images (unlabelled);
+    with ``--label-column none`` every image under ``root``, unlabelled."""
     root = Path(source)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise StitchError(
-            f"image folder {root} has no class sub-folders", hint="expected root/<class>/<image>"
-        )
     files: list[Path] = []
     raw_labels: list[str] = []
-    for name in classes:
-        for path in sorted((root / name).rglob("*")):
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+    if options.label_column == NO_LABELS or not classes:
+        files = _images_in(root, recursive=bool(classes))
+        if not files and not classes:
+            raise StitchError(f"image folder {root} has no images and no class sub-folders",
+                              hint="expected root/<class>/<image>, or a flat folder of images.")
+    else:
+        for name in classes:
+            for path in _images_in(root / name, recursive=True):
                 files.append(path)
                 raw_labels.append(name)
     if not files:
         raise StitchError(f"image folder {root} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    # Names stay folder names even when they look like numbers ("0".."9").
-    names = classes
-    lookup = {n: i for i, n in enumerate(names)}
+    if raw_labels:
+        # Names stay folder names even when they look like numbers ("0".."9").
+        names = classes
+        lookup = {n: i for i, n in enumerate(names)}
+        labels = [lookup[n] for n in raw_labels]
+    else:
+        labels, names = unlabelled(len(files))
+
     def content() -> str:
         parts: list[bytes | str] = []
         for path in files:
@@ -87,11 +103,12 @@ def load_folder(source: str, options: ReadOptions) -> Dataset:
         source=str(root),
         split=options.split or root.name,
         modality="image",
-        labels=[lookup[n] for n in raw_labels],
+        labels=labels,
         label_names=names,
         fingerprint=cached_fingerprint("image-folder", files, content),
         get_sample=lambda i: _open_image(files[i]),
         get_column=lambda _name: [path.stem for path in files],  # an image's id: its file name
+        get_raw=lambda i: files[i].read_bytes(),
     )
 
 
@@ -105,14 +122,17 @@ def load_npz(source: str, options: ReadOptions) -> Dataset:
             arrays = {name: archive[name] for name in archive.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise StitchError(f"{path} is not a readable NPZ file: {exc}") from None
-    for name in ("images", "labels"):
-        if name not in arrays:
-            raise StitchError(
-                f"NPZ {path} has no '{name}' array (arrays: {', '.join(arrays) or 'none'})"
-            )
-    images, labels = arrays["images"], arrays["labels"]
+    if "images" not in arrays:
+        raise StitchError(f"NPZ {path} has no 'images' array (arrays: {', '.join(arrays) or 'none'})")
+    images = arrays["images"]
     if images.ndim not in (3, 4) or len(images) == 0:
         raise StitchError(f"NPZ {path}: 'images' must be N×H×W or N×H×W×C, got {images.shape}")
+    if "labels" not in arrays or options.label_column == NO_LABELS:  # unlabelled images
+        ids, names = unlabelled(len(images))
+        return Dataset(source=str(path), split=options.split or default_split(source), modality="image",
+                       labels=ids, label_names=names, fingerprint=fingerprint(raw),
+                       get_sample=lambda i: images[i])
+    labels = arrays["labels"]
     if labels.ndim != 1 or len(labels) != len(images):
         raise StitchError(f"NPZ {path}: 'labels' must be 1-D with one label per image")
     if not np.issubdtype(labels.dtype, np.integer):
@@ -180,11 +200,13 @@ def load_idx(source: str, options: ReadOptions) -> Dataset:
     path = Path(source)
     images, raw_images = _read_idx(path)
     labels_path = idx_labels_path(path)
-    if labels_path == path or not labels_path.exists():
-        raise StitchError(
-            f"no labels file for IDX images {path}",
-            hint=f"expected {labels_path.name} beside it (MNIST naming).",
-        )
+    split = options.split or _IDX_SPLIT.sub("", path.name) or path.name
+    if labels_path == path or not labels_path.exists() or options.label_column == NO_LABELS:
+        if images.ndim != 3:
+            raise StitchError(f"IDX {path}: expected N×H×W images, got {images.shape}")
+        ids, names = unlabelled(len(images))  # no labels file beside it (MNIST naming): unlabelled
+        return Dataset(source=str(path), split=split, modality="image", labels=ids, label_names=names,
+                       fingerprint=fingerprint(raw_images), get_sample=lambda i: images[i])
     labels, raw_labels = _read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(labels) != len(images):
         raise StitchError(f"IDX {path}: expected N×H×W images and N labels, got "
@@ -192,7 +214,7 @@ def load_idx(source: str, options: ReadOptions) -> Dataset:
     ids, names = encode_labels(labels.tolist(), f"IDX {labels_path}")
     return Dataset(
         source=str(path),
-        split=options.split or _IDX_SPLIT.sub("", path.name) or path.name,
+        split=split,
         modality="image",
         labels=ids,
         label_names=names,
@@ -207,19 +229,20 @@ def _local(source: str) -> Path | None:
 
 register_source(DatasetSource(
     name="image-folder",
-    description="a folder root/<class name>/<image files>",
+    description="a folder root/<class name>/<image files>, or a flat folder of images (unlabelled)",
     matches=lambda s: (p := _local(s)) is not None and p.is_dir(),
     load=load_folder,
 ))
 register_source(DatasetSource(
     name="npz",
-    description=".npz with 'images' (uint8 N×H×W[×C]) and 'labels', optional 'label_names'",
+    description=".npz with 'images' (uint8 N×H×W[×C]), optional 'labels' and 'label_names'",
     matches=lambda s: (p := _local(s)) is not None and p.suffix.lower() == ".npz",
     load=load_npz,
 ))
 register_source(DatasetSource(
     name="idx",
-    description="MNIST IDX images file (…-images-idx3-ubyte[.gz]) with its labels file beside it",
+    description="MNIST IDX images file (…-images-idx3-ubyte[.gz]) "
+    "with its labels file beside it, if labelled",
     matches=lambda s: (p := _local(s)) is not None and bool(_IDX_NAME.search(p.name)),
     load=load_idx,
 ))

@@ -16,7 +16,7 @@ class ReadOptions:
 
     split: str | None = None
     text_column: str = "text"
-    label_column: str = "label"
+    label_column: str = "label"  # "none": read no labels; the default "label" is optional
     image_column: str = "image"
     streaming: bool = False  # hf: sources: read the hub's Parquet files a row group at a time
 
@@ -31,7 +31,8 @@ class ReadOptions:
 
 @dataclass
 class Dataset:
-    """Labelled samples read from one source; ``sample(i)`` is row ``i`` (text or image)."""
+    """Samples read from one source, labelled or not; ``sample(i)`` is row ``i`` (text or image).
+    An unlabelled source has no label names and every label is -1."""
 
     source: str
     split: str
@@ -42,6 +43,12 @@ class Dataset:
     get_sample: Callable[[int], Any] = field(repr=False)
     # Every value of another column (ids that align parallel views); None: the source has none.
     get_column: Callable[[str], list] | None = field(default=None, repr=False)
+    # A sample's original encoded bytes (an image file's, a Parquet cell's), when the source has them.
+    get_raw: Callable[[int], bytes] | None = field(default=None, repr=False)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.label_names)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -76,6 +83,29 @@ def register_source(source: DatasetSource) -> DatasetSource:
     """Add a dataset format; later registrations are tried first."""
     SOURCES[source.name] = source
     return source
+
+
+NO_LABELS = "none"
+DEFAULT_LABEL_COLUMN = "label"
+
+
+def reads_labels(options: ReadOptions, columns: Sequence[str], where: str) -> bool:
+    """Whether to read labels from ``columns``: not with ``--label-column none``, nor when the default
+    column ``label`` is absent (unlabelled data); a column named on purpose must exist."""
+    name = options.label_column
+    if name == NO_LABELS:
+        return False
+    if name in columns:
+        return True
+    if name == DEFAULT_LABEL_COLUMN:
+        return False
+    raise StitchError(f"{where} has no label column {name!r} (columns: {', '.join(map(str, columns))})",
+                      hint="choose one with --label-column, or --label-column none for unlabelled data.")
+
+
+def unlabelled(count: int) -> tuple[list[int], list[str]]:
+    """The labels and label names of ``count`` unlabelled rows."""
+    return [-1] * count, []
 
 
 def default_split(source: str) -> str:

@@ -13,7 +13,9 @@ from stitchcli.data.registry import (
     ReadOptions,
     default_split,
     encode_labels,
+    reads_labels,
     register_source,
+    unlabelled,
 )
 from stitchcli.errors import StitchError
 from stitchcli.storage.store import fingerprint
@@ -90,8 +92,11 @@ def load_tabular(source: str, options: ReadOptions) -> Dataset:
         text, delimiter, path
     )
     texts = [str(v) for v in _column(rows, options.text_column, "text", path, "--text-column")]
-    raw_labels = _column(rows, options.label_column, "label", path, "--label-column")
-    labels, names = encode_labels(raw_labels, f"dataset {path}")
+    if reads_labels(options, list(rows[0].keys()), f"dataset {path}"):
+        raw_labels = _column(rows, options.label_column, "label", path, "--label-column")
+        labels, names = encode_labels(raw_labels, f"dataset {path}")
+    else:
+        labels, names = unlabelled(len(texts))
     return Dataset(
         source=str(path),
         split=options.split or default_split(source),
@@ -107,7 +112,7 @@ def load_tabular(source: str, options: ReadOptions) -> Dataset:
 register_source(
     DatasetSource(
         name="table",
-        description=".csv, .tsv or .jsonl with text and label columns",
+        description=".csv, .tsv or .jsonl with a text column and, if labelled, a label column",
         matches=lambda s: not s.startswith("hf:") and Path(s).suffix.lower() in SUFFIXES,
         load=load_tabular,
     )

@@ -12,6 +12,7 @@ from stitchcli import __version__, defaults
 from stitchcli.anchors.anchor_set import load_anchor_set, positions_among
 from stitchcli.console import log, progress, rate_column
 from stitchcli.data import ReadOptions, load_dataset
+from stitchcli.embed.anchor_cache import anchor_cache_key, cached_anchors, remember_anchors
 from stitchcli.embed.distributed import index_when_all_done, local_device, under_torchrun
 from stitchcli.embed.loop import count_resumed, embed_chunks
 from stitchcli.embed.output import gather_rows, write_embeddings
@@ -113,7 +114,16 @@ def _embed_one(request: EmbedRequest) -> dict:
     }, sort_keys=True))
     chunks = ChunkStore(partial_dir_for(out), run_key, resume=request.resume)
 
-    anchor_embeddings = None
+    anchor_embeddings = cache_key = None
+    if anchor_set is not None:
+        cache_key = anchor_cache_key(request.encoder, request.encoder_options, encoder.pooling,
+                                     _file_identity(request.encoder_options.weights), anchor_set)
+        if among_rows is None:
+            anchor_embeddings = cached_anchors(cache_key, len(anchor_set.indices))
+            if anchor_embeddings is not None:
+                anchor_source = None
+                if not request.quiet:
+                    log("anchors: embeddings reused from the cache (same encoder and anchor set)")
     with progress(rate_column(), quiet=request.quiet) as bar:
         if anchor_source is not None:
             anchor_rows = anchor_set.indices.tolist()
@@ -122,6 +132,8 @@ def _embed_one(request: EmbedRequest) -> dict:
         spans = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
     if among_rows is not None:
         anchor_embeddings = gather_rows(chunks, spans, among_rows)
+    if cache_key is not None and anchor_embeddings is not None and len(anchor_embeddings):
+        remember_anchors(cache_key, anchor_embeddings)
     dim = chunks.load("data", 0).shape[1] if spans else 0
 
     metadata = {
@@ -134,6 +146,7 @@ def _embed_one(request: EmbedRequest) -> dict:
         "split": dataset.split,
         "dataset_fingerprint": dataset.fingerprint,
         "label_names": dataset.label_names,
+        **({} if dataset.labelled else {"labelled": "false"}),
         "num_samples": str(len(rows)),
         "dim": str(dim),
         **request.read.as_metadata(),
@@ -147,6 +160,8 @@ def _embed_one(request: EmbedRequest) -> dict:
             anchor_set.fingerprint, request.similarity, request.center, len(anchor_set.indices)
         ))
         metadata["anchors_dataset"] = anchor_set.source
+        if request.anchors is not None:  # train-head copies the set into the head from here
+            metadata["anchors_file"] = str(Path(request.anchors).resolve())
         metadata["anchors_dataset_fingerprint"] = anchor_set.dataset_fingerprint
     write_embeddings(out, chunks, spans, rows, dataset.labels, dim, metadata, anchor_embeddings,
                      request.similarity, request.center)

@@ -130,12 +130,21 @@ class Head:
     metadata: dict[str, str] = field(default_factory=dict)
     anchor_embeddings: torch.Tensor | None = None
     transform: RelativeTransform = field(default_factory=RelativeTransform)
+    # The anchor set it carries (``anchors.<name>`` tensors; its metadata in ``anchor_set``), if any.
+    anchor_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def anchor_set(self):
+        """The anchor set this head carries (an ``AnchorSet``), or None for heads made without one."""
+        from stitchcli.anchors.carried import carried_anchor_set
+
+        return carried_anchor_set(self.anchor_tensors, self.metadata, str(self.path))
 
 
 def save_head(path: Path, head: Head) -> None:
     tensors = {f"weights.{k}": v for k, v in head.module.state_dict().items()}
     if head.anchor_embeddings is not None:
         tensors["anchor_embeddings"] = head.anchor_embeddings
+    tensors |= head.anchor_tensors
     metadata = dict(head.metadata)
     metadata.update({
         "arch": head.config.arch,
@@ -174,4 +183,5 @@ def load_head(path: Path) -> Head:
     module.eval()
     return Head(path=Path(path), config=config, module=module, space=space, encoder=encoder,
                 label_names=label_names, metadata=meta,
-                anchor_embeddings=file.tensors.get("anchor_embeddings"), transform=transform)
+                anchor_embeddings=file.tensors.get("anchor_embeddings"), transform=transform,
+                anchor_tensors={k: v for k, v in file.tensors.items() if k.startswith("anchors.")})

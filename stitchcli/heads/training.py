@@ -34,6 +34,7 @@ class TrainRequest:
     transform: RelativeTransform = field(default_factory=RelativeTransform)
     quiet: bool = False
     translate: str | None = None  # an absolute head that reads other encoders through this map
+    anchors: Path | None = None  # the anchor set to carry (default: the one the file was embedded with)
 
 
 def check_options(request: TrainRequest) -> None:
@@ -141,10 +142,21 @@ def train_head(request: TrainRequest) -> Head:
                 meta["anchors_fingerprint"], meta["similarity"], meta["center"] == "true",
                 int(meta["num_anchors"]),
             ))
+    anchor_tensors: dict = {}
+    if "anchors_fingerprint" in meta:  # the head carries its anchor set: it embeds them anywhere
+        from stitchcli.anchors.carried import anchor_file_of, carry
+
+        anchor_file = anchor_file_of(meta, request.anchors)
+        if anchor_file is not None:
+            anchor_tensors, carried = carry(anchor_file)
+            metadata |= carried
+    elif request.anchors is not None:
+        raise StitchError(f"{file.path} was embedded without anchors, so its head carries none",
+                          hint="embed it with --anchors ANCHORS.safetensors first.")
     return Head(
         path=Path(), config=config, module=module, space=request.space,
         encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
-        anchor_embeddings=anchor_embeddings, transform=transform,
+        anchor_embeddings=anchor_embeddings, transform=transform, anchor_tensors=anchor_tensors,
     )
 
 

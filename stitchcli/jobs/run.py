@@ -52,6 +52,9 @@ def _anchors(request: RunRequest, path: Path) -> Path:
     from stitchcli.anchors.anchor_set import choose_anchors, save_anchor_set
 
     dataset = load_dataset(request.train, request.read)
+    if not dataset.labelled:
+        raise StitchError(f"{request.train} has no labels, so stitch run cannot train heads on it",
+                          hint="give a labelled train file (--label-column names its label column).")
     wanted = {"dataset_fingerprint": dataset.fingerprint, "strategy": request.strategy,
               "seed": str(request.seed), "num_anchors": str(request.num_anchors),
               **request.read.as_metadata()}

@@ -31,8 +31,8 @@ from stitchcli.storage.shards.plan import is_index
 
 __all__ = [
     "FORMAT", "KINDS", "StitchFile", "atomic_path", "check_writable", "decoded_metadata", "fingerprint",
-    "header_metadata", "inspect", "load", "load_metadata_checked", "missing_tensor", "own_metadata",
-    "read_metadata", "save",
+    "header_metadata", "inspect", "is_labelled", "load", "load_metadata_checked", "missing_tensor",
+    "own_metadata", "read_metadata", "require_labels", "save",
 ]
 
 
@@ -49,6 +49,21 @@ def load_metadata_checked(path: Path, kind: str | None = None) -> dict[str, str]
 
     Needs no torch: commands call it on their input files before any slow import or work."""
     return inspect(path, kind).metadata
+
+
+def is_labelled(metadata: dict[str, str]) -> bool:
+    """Whether an embeddings file has labels (files of unlabelled data record ``labelled: false``)."""
+    return metadata.get("labelled") != "false" and metadata.get("label_names", "[]") not in ("[]", "")
+
+
+def require_labels(path: Path, metadata: dict[str, str], purpose: str) -> None:
+    """Refuse, in one line, an unlabelled embeddings file where labels are needed."""
+    from stitchcli.errors import StitchError
+
+    if not is_labelled(metadata):
+        raise StitchError(f"{path} embeds unlabelled data, so it cannot {purpose}",
+                          hint="embed a labelled file (a label column, or class folders of images); "
+                          "`stitch predict` is the command for unlabelled data.")
 
 
 def load(path: Path, kind: str | None = None) -> StitchFile:
