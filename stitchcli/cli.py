@@ -19,6 +19,7 @@ from stitchcli.commands import (
     merge,
     predict,
     prompts,
+    push,
     relative,
     run,
     sweep,
@@ -108,6 +109,7 @@ relative.register(app)
 train_head.register(app)
 evaluate.register(app)
 predict.register(app)
+push.register(app)
 compare.register(app)
 sweep.register(app)
 run.register(app)

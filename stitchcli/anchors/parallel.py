@@ -104,4 +104,9 @@ def select_view(views: list[AnchorView], anchors_name: str, name: str | None, da
     for view in views:
         if view.fingerprint == dataset_fingerprint:
             return view
+    kinds = {view.modality for view in views}
+    if modality and "?" not in kinds and modality not in kinds:
+        raise StitchError(f"anchor set {anchors_name} holds {' and '.join(sorted(kinds))} anchors, but the "
+                          f"data are {modality}s", hint="use a head or anchor set made for this modality "
+                          "(or one with a --parallel view of it).")
     return next((view for view in views if view.modality == modality), views[0])

@@ -1,4 +1,5 @@
-"""``stitch predict``: a head's labels and scores for every row of an embeddings file (any encoder)."""
+"""``stitch predict``: a head's labels and scores for every sample, read from an embeddings file or
+embedded now (with the head's own anchors) by any encoder."""
 
 from __future__ import annotations
 
@@ -7,54 +8,127 @@ from typing import Annotated
 
 import typer
 
-from stitchcli.commands.options import JsonOpt, QuietOpt
+from stitchcli.commands.options import (
+    ImageColumnOpt,
+    JsonOpt,
+    LabelColumnOpt,
+    QuietOpt,
+    SplitOpt,
+    StreamingOpt,
+    TextColumnOpt,
+)
+
+MODEL = "Embedding with --encoder"
 
 
 def predict(
-    head: Annotated[Path, typer.Option("--head", help="Head file from `stitch train-head`.")],
-    embeddings: Annotated[Path, typer.Option(
-        "--embeddings", help="Embeddings file (plain or a shard index) of any encoder that embedded the "
-        "head's anchors; labels are not needed.")],
+    head: Annotated[str, typer.Option(
+        "--head", help="Head: a file from `stitch train-head`, a folder holding head.safetensors, or "
+        "hf:ORG/NAME[@REVISION] from the hub.")],
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Predictions: .csv, .jsonl or .parquet (needs stitchcli\\[parquet]).")],
+    embeddings: Annotated[Path | None, typer.Option(
+        "--embeddings", help="Embeddings file (plain or a shard index) of any encoder that embedded the "
+        "head's anchors; labels are not needed.")] = None,
+    encoder: Annotated[str | None, typer.Option(
+        "--encoder", "-e", help="Embed --dataset and the head's anchors with this encoder (hf:… or "
+        "timm:…) instead of reading --embeddings.", rich_help_panel=MODEL)] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", "-d", help="Data to embed with --encoder (any --dataset source of `stitch embed`; "
+        "labels are not needed).", rich_help_panel=MODEL)] = None,
+    split: SplitOpt = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    image_column: ImageColumnOpt = "image",
+    streaming: StreamingOpt = False,
     id_column: Annotated[str | None, typer.Option(
-        help="Column of the file's source to use as each row's id (default: the row number).")] = None,
+        help="Column of the data's source to use as each row's id (default: the row number).")] = None,
     top_k: Annotated[int, typer.Option(help="Also the N best labels and their scores.")] = 1,
     translate: Annotated[str | None, typer.Option(
         help="For absolute heads: ridge, procrustes, affine, auto or none [default: the map the head "
         "records].")] = None,
+    anchor_view: Annotated[str | None, typer.Option(
+        help="Which parallel view of the head's anchors the encoder embeds (default: that of the data's "
+        "modality).", rich_help_panel=MODEL)] = None,
+    batch_size: Annotated[int, typer.Option(help="Samples per forward pass.", rich_help_panel=MODEL)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)] = "auto",
+    num_workers: Annotated[int, typer.Option(
+        help="Worker processes that read and prepare batches.", rich_help_panel=MODEL)] = 0,
+    max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
+    shard: Annotated[str | None, typer.Option(
+        help="Embed and predict only the INDEX/COUNT-th part of the rows, into OUT-0000{INDEX+1}-of-"
+        "0000{COUNT}.csv; under torchrun every rank embeds its part and rank 0 writes OUT.",
+        rich_help_panel=MODEL)] = None,
+    trust_remote_code: Annotated[bool, typer.Option(
+        "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
+        rich_help_panel=MODEL)] = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict labels for every row of an embeddings file with a head trained on any encoder."""
+    """Predict labels with a head trained on any encoder: for an embeddings file, or for a dataset
+    embedded now (with the head's own anchors) by another encoder."""
     import json
 
     from stitchcli.errors import UsageError
     from stitchcli.evaluate import check_output
-    from stitchcli.storage import store
+    from stitchcli.heads import resolve_head
+    from stitchcli.storage import parse_shard, store
 
     # Checked before torch is imported (~2 s): a wrong path or output fails at once.
-    store.load_metadata_checked(head, kind="head")
-    store.load_metadata_checked(embeddings, kind="embeddings")
-    check_output(out)
+    if (embeddings is None) == (encoder is None):
+        raise UsageError("give either --embeddings FILE or --encoder SPEC with --dataset SOURCE")
+    if encoder is not None and dataset is None:
+        raise UsageError("--encoder embeds --dataset; give --dataset too")
+    if embeddings is not None and (dataset is not None or shard is not None):
+        raise UsageError("--dataset and --shard go with --encoder; --embeddings is already embedded")
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    head_path = resolve_head(head)
+    store.load_metadata_checked(head_path, kind="head")
+    check_output(out)
+    part = parse_shard(shard) if shard is not None else None
+    if embeddings is not None:
+        store.load_metadata_checked(embeddings, kind="embeddings")
+    else:
+        from stitchcli.commands.options import check_dataset_exists, check_streaming
+        from stitchcli.encoders import parse_spec
+
+        parse_spec(encoder)
+        check_streaming(dataset, streaming)
+        check_dataset_exists(dataset)
 
     from stitchcli.console import log
-    from stitchcli.evaluate import PredictRequest, run_predict
     from stitchcli.heads import load_head
     from stitchcli.translate import translation_methods
 
     if translate is not None and translate != "none":
         translation_methods([translate])
-    summary = run_predict(PredictRequest(load_head(head), embeddings, out, top_k, translate, id_column))
+    loaded = load_head(head_path)
+    if embeddings is not None:
+        from stitchcli.evaluate import PredictRequest, run_predict
+
+        summary = run_predict(PredictRequest(loaded, embeddings, out, top_k, translate, id_column))
+    else:
+        from stitchcli.data import ReadOptions
+        from stitchcli.encoders import EncoderOptions
+        from stitchcli.jobs import PredictDataRequest, run_predict_on_data
+
+        read = ReadOptions(split, text_column, label_column, image_column, streaming)
+        request = PredictDataRequest(
+            loaded, encoder, dataset, out, read,
+            EncoderOptions(max_length=max_length, device=device, trust_remote_code=trust_remote_code),
+            top_k, translate, id_column, anchor_view, batch_size, num_workers, shard=part,
+            quiet=quiet or json_output)
+        summary = run_predict_on_data(request)
+        if summary.get("predictions") is None:  # a torchrun rank other than 0
+            return
     if json_output:
         typer.echo(json.dumps(summary))
     elif not quiet:
         accuracy = summary["accuracy"]
         scored = "" if accuracy is None else f", accuracy {accuracy:.3f}"
-        log(f"[green]wrote[/] {out}: {summary['num_samples']} predictions of {summary['head_encoder']}'s "
-            f"head on {summary['encoder']}{scored}")
+        log(f"[green]wrote[/] {summary['predictions']}: {summary['num_samples']} predictions of "
+            f"{summary['head_encoder']}'s head on {summary['encoder']}{scored}")
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,7 @@ class EmbedRequest:
     shard: Shard | None = None  # None: the whole run, or the shard torchrun / SLURM assign
     num_workers: int = 0  # DataLoader workers that read and prepare batches (results unchanged)
     quiet: bool = False
+    anchor_set: object | None = None  # an AnchorSet in memory (a head's), instead of ``anchors``
 
 
 def run_embed(request: EmbedRequest) -> dict:
@@ -72,13 +73,15 @@ def _embed_one(request: EmbedRequest) -> dict:
     if request.num_workers < 0:
         raise StitchError(f"--num-workers must be 0 or more, got {request.num_workers}")
     out = store.check_writable(request.out)
-    if request.anchors is not None:
+    if request.anchors is not None or request.anchor_set is not None:
         parse_similarity(request.similarity)
     dataset = load_dataset(request.dataset, request.read)
     # A two-tower checkpoint (CLIP) embeds with the tower of the data's modality.
     request = replace(request, encoder_options=replace(request.encoder_options, modality=dataset.modality))
     rows = range(len(dataset) if request.limit is None else min(request.limit, len(dataset)))
-    anchor_set = load_anchor_set(request.anchors) if request.anchors is not None else None
+    anchor_set = request.anchor_set
+    if anchor_set is None and request.anchors is not None:
+        anchor_set = load_anchor_set(request.anchors)
     if anchor_set is not None:
         anchor_set = anchor_set.viewed(request.anchor_view, dataset.fingerprint, dataset.modality)
     output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)

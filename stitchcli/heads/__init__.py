@@ -1,21 +1,22 @@
 """Heads: architectures (a registry), what a head reads from a file, training, and classification metrics.
 
 ``head`` (architectures, ``Head``, save/load) ← ``inputs`` (a file's rows in the head's space, by
-block or batch) ← ``training`` (one seeded run over a train file); ``metrics`` is shared with evaluation.
+block or batch) ← ``training`` (one seeded run over a train file); ``metrics`` is shared with evaluation;
+``hub`` says where a head comes from (file, folder, ``hf:ORG/NAME``) and ``card`` writes its model card.
+Exports load lazily: ``resolve_head`` costs no torch, so commands check ``--head`` before loading it.
 """
 
-from stitchcli.heads.head import (
-    ARCHITECTURES,
-    Head,
-    HeadConfig,
-    PrototypeHead,
-    build_head,
-    load_head,
-    register_architecture,
-    save_head,
-)
-from stitchcli.heads.metrics import accuracy, macro_f1
-from stitchcli.heads.training import TrainRequest, train_head
+from stitchcli._lazy import lazy_exports
 
-__all__ = ["ARCHITECTURES", "Head", "HeadConfig", "PrototypeHead", "TrainRequest", "accuracy", "build_head",
-           "load_head", "macro_f1", "register_architecture", "save_head", "train_head"]
+__all__ = ["ARCHITECTURES", "CARD_FILE", "HEAD_FILE", "Head", "HeadConfig", "PrototypeHead", "TrainRequest",
+           "accuracy", "build_head", "parse_hub_head",
+           "load_head", "macro_f1", "model_card", "register_architecture", "resolve_head", "save_head",
+           "train_head"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ARCHITECTURES": ".head", "Head": ".head", "HeadConfig": ".head", "PrototypeHead": ".head",
+    "build_head": ".head", "load_head": ".head", "register_architecture": ".head", "save_head": ".head",
+    "accuracy": ".metrics", "macro_f1": ".metrics", "TrainRequest": ".training", "train_head": ".training",
+    "resolve_head": ".hub", "parse_hub_head": ".hub", "HEAD_FILE": ".hub", "CARD_FILE": ".hub",
+    "model_card": ".card",
+})
