@@ -55,6 +55,14 @@ def predict(
     num_workers: Annotated[int, typer.Option(
         help="Worker processes that read and prepare batches.", rich_help_panel=MODEL)] = 0,
     max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
+    pooling: Annotated[str | None, typer.Option(
+        help="mean, cls or pooler (as for `stitch embed`) [default: the encoder's own].",
+        rich_help_panel=MODEL)] = None,
+    dtype: Annotated[str, typer.Option(
+        help="float32, float16 or bfloat16.", rich_help_panel=MODEL)] = "float32",
+    weights: Annotated[Path | None, typer.Option(
+        help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
+        rich_help_panel=MODEL)] = None,
     shard: Annotated[str | None, typer.Option(
         help="Embed and predict only the INDEX/COUNT-th part of the rows, into OUT-0000{INDEX+1}-of-"
         "0000{COUNT}.csv; under torchrun every rank embeds its part and rank 0 writes OUT.",
@@ -116,7 +124,7 @@ def predict(
         read = ReadOptions(split, text_column, label_column, image_column, streaming)
         request = PredictDataRequest(
             loaded, encoder, dataset, out, read,
-            EncoderOptions(max_length=max_length, device=device, trust_remote_code=trust_remote_code),
+            EncoderOptions(pooling, max_length, device, dtype, weights, trust_remote_code),
             top_k, translate, id_column, anchor_view, batch_size, num_workers, shard=part,
             quiet=quiet or json_output)
         summary = run_predict_on_data(request)
