@@ -35,4 +35,14 @@ echo "== stitch run: anchors, embeddings, a relative and a translated absolute h
 
 echo "== stitch compare: how alike the two test spaces are, absolute vs relative" >&2
 "$STITCH" compare "$run/minilm-l6-test.safetensors" "$run/minilm-l3-test.safetensors"
-echo "== wrote $run/evaluate.json and $run/matrix.png in $(( $(date +%s) - started )) s" >&2
+echo "== stitch predict: the MiniLM-L6 head through MiniLM-L3 (never trained on) on reviews without labels" >&2
+"$STITCH" predict --head "$run/minilm-l6-absolute.safetensors" --encoder hf:.assets/minilm-l3 \
+  --dataset recipes/reviews-unlabelled.jsonl --id-column id --out "$run/predictions.csv"
+"$PY" - "$run/predictions.csv" recipes/reviews-unlabelled.jsonl <<'PY'
+import csv, json, sys
+texts = {row["id"]: row["text"] for row in map(json.loads, open(sys.argv[2], encoding="utf-8"))}
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    text = texts[row["id"]]
+    print(f"{row['id']}  {row['label']:<6} {float(row['score']):.2f}  {text[:60]}{'…' if len(text) > 60 else ''}")
+PY
+echo "== wrote $run/evaluate.json, $run/matrix.png and $run/predictions.csv in $(( $(date +%s) - started )) s" >&2

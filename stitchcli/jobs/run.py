@@ -83,7 +83,7 @@ def _embed(request: RunRequest, encoder: str, source: str, anchors: Path, out: P
     return out
 
 
-def _head(train_file: Path, space: str, out: Path) -> Path:
+def _head(train_file: Path, space: str, out: Path, anchors: Path) -> Path:
     from stitchcli.heads.head import save_head
     from stitchcli.heads.training import TrainRequest, train_head
     from stitchcli.relspace import RelativeTransform
@@ -92,7 +92,8 @@ def _head(train_file: Path, space: str, out: Path) -> Path:
     head = train_head(TrainRequest(train_file, space, defaults.ARCH, defaults.HIDDEN, defaults.ACTIVATION,
                                    defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0,
                                    transform=transform, quiet=True,
-                                   translate=defaults.TRANSLATE if space == "absolute" else None))
+                                   translate=defaults.TRANSLATE if space == "absolute" else None,
+                                   anchors=anchors))  # the head carries them: `stitch predict` uses it
     save_head(out, head)
     return out
 
@@ -115,7 +116,7 @@ def run(request: RunRequest) -> list:
         train = _embed(request, encoder, request.train, anchors, out_dir / f"{stem}-train.safetensors")
         tests.append(_embed(request, encoder, request.test, anchors, out_dir / f"{stem}-test.safetensors"))
         for space in SPACES:  # the absolute head reads other encoders by translation
-            heads.append(_head(train, space, out_dir / f"{stem}-{space}.safetensors"))
+            heads.append(_head(train, space, out_dir / f"{stem}-{space}.safetensors", anchors))
 
     def skipped(head, file, exc) -> None:
         if not request.quiet:
