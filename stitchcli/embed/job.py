@@ -46,6 +46,7 @@ class EmbedRequest:
     num_workers: int = 0  # DataLoader workers that read and prepare batches (results unchanged)
     quiet: bool = False
     anchor_set: object | None = None  # an AnchorSet in memory (a head's), instead of ``anchors``
+    relative: bool = True  # with anchors, also every row's relative vectors (a translated head needs none)
 
 
 def run_embed(request: EmbedRequest) -> dict:
@@ -167,7 +168,7 @@ def _embed_one(request: EmbedRequest) -> dict:
             metadata["anchors_file"] = str(Path(request.anchors).resolve())
         metadata["anchors_dataset_fingerprint"] = anchor_set.dataset_fingerprint
     write_embeddings(out, chunks, spans, rows, dataset.labels, dim, metadata, anchor_embeddings,
-                     request.similarity, request.center)
+                     request.similarity, request.center, relative=request.relative)
     chunks.remove()
     return metadata
 
@@ -187,6 +188,7 @@ def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, 
         "anchor_view": anchor_set.dataset_fingerprint if anchor_set else None,
         "similarity": request.similarity if anchor_set else None,
         "center": request.center if anchor_set else None,
+        **({} if request.relative else {"relative": False}),  # older keys stay valid
     }, sort_keys=True))
 
 

@@ -27,16 +27,17 @@ def gather_rows(chunks, spans: list[range], positions: torch.Tensor, group: str 
 
 def write_embeddings(out: Path, chunks, spans: list[range], rows: Sequence[int], labels: Sequence[int],
                      dim: int, metadata: dict, anchors: torch.Tensor | None = None,
-                     similarity: str = "cosine", center: bool = False) -> None:
+                     similarity: str = "cosine", center: bool = False, relative: bool = True) -> None:
     """Write ``out`` from the chunks: embeddings, labels, indices and, with ``anchors``, the anchor
-    embeddings and every row's relative vectors (computed chunk by chunk)."""
+    embeddings and (unless ``relative`` is False) every row's relative vectors, chunk by chunk."""
     n = len(rows)
     columns = {"embeddings": (torch.float32, (n, dim)), "labels": (torch.int64, (n,)),
                "indices": (torch.int64, (n,))}
-    project = RelativeProjector(anchors, similarity, center) if anchors is not None else None
+    project = RelativeProjector(anchors, similarity, center) if anchors is not None and relative else None
+    if anchors is not None:
+        columns["anchor_embeddings"] = (torch.float32, tuple(anchors.shape))
     if project is not None:
-        columns |= {"anchor_embeddings": (torch.float32, tuple(anchors.shape)),
-                    "relative": (torch.float32, (n, project.width))}
+        columns["relative"] = (torch.float32, (n, project.width))
     with RowWriter(out, "embeddings", columns, metadata) as writer:
         for index, span in enumerate(spans):
             vectors = chunks.load("data", index)
@@ -46,5 +47,5 @@ def write_embeddings(out: Path, chunks, spans: list[range], rows: Sequence[int],
             writer.write("indices", span.start, torch.tensor(numbers, dtype=torch.int64))
             if project is not None:
                 writer.write("relative", span.start, project(vectors))
-        if project is not None:
+        if anchors is not None:
             writer.write("anchor_embeddings", 0, anchors)

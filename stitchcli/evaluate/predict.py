@@ -52,11 +52,14 @@ def predicted_blocks(request: PredictRequest,
         yield start, classes, scores
 
 
-def _ids(request: PredictRequest, file: RowReader) -> list:
-    """Each row's id: the ``--id-column`` value from the file's source, else its row number there."""
-    rows = file.read("indices").long().tolist() if file.has("indices") else list(range(file.num_rows))
+def _ids(request: PredictRequest, file: RowReader):
+    """``ids(start, stop)``: those rows' ids, the ``--id-column`` value from the file's source, else
+    the row number there. Without ``--id-column`` only the row numbers of the block are read."""
     if request.id_column is None:
-        return rows
+        if not file.has("indices"):
+            return lambda start, stop: list(range(start, stop))
+        return lambda start, stop: file.read("indices", start, stop).long().tolist()
+    rows = file.read("indices").long().tolist() if file.has("indices") else list(range(file.num_rows))
     from stitchcli.data import ReadOptions, load_dataset
 
     source = file.metadata.get("dataset")
@@ -67,7 +70,8 @@ def _ids(request: PredictRequest, file: RowReader) -> list:
                           label_column=meta.get("label_column", "label"),
                           image_column=meta.get("image_column", "image"))
     values = load_dataset(source, options).column(request.id_column)
-    return [values[i] for i in rows]
+    ids = [values[i] for i in rows]
+    return lambda start, stop: ids[start:stop]
 
 
 def run_predict(request: PredictRequest) -> dict:
@@ -91,7 +95,8 @@ def run_predict(request: PredictRequest) -> dict:
             for start, classes, scores in predicted_blocks(request, file):
                 stop = start + len(classes)
                 labels = [[head.label_names[c] for c in row] for row in classes.tolist()]
-                writer.write(ids[start:stop], labels, [[round(s, 6) for s in row] for row in scores.tolist()])
+                rounded = [[round(s, 6) for s in row] for row in scores.tolist()]
+                writer.write(ids(start, stop), labels, rounded)
                 if target is not None:
                     right += int((classes[:, 0] == target[start:stop]).sum())
         finally:

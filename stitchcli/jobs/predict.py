@@ -77,7 +77,8 @@ def run_predict_on_data(request: PredictDataRequest) -> dict:
         encoder=request.encoder, dataset=request.dataset, out=work, read=request.read,
         encoder_options=request.encoder_options, batch_size=request.batch_size, anchor_set=anchor_set,
         anchor_view=request.anchor_view, similarity=similarity, center=center,
-        chunk_size=request.chunk_size, shard=shard, num_workers=request.num_workers, quiet=request.quiet))
+        chunk_size=request.chunk_size, shard=shard, num_workers=request.num_workers, quiet=request.quiet,
+        relative=head.space == "relative"))  # a translated head reads the embeddings and anchors only
     out, embeddings = request.out, work
     if "index" in meta:  # torchrun: rank 0 predicts from every rank's shard
         embeddings = Path(meta["index"])
