@@ -21,7 +21,8 @@ from rich.text import Text
 # Off a terminal (logs, pipes, CI) rich would assume 80 columns and cut table cells; there the
 # width is whatever the table needs, unless COLUMNS says otherwise.
 _WIDE = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 1000
-stdout = Console(soft_wrap=True, width=_WIDE)
+# Tables fit the terminal (soft_wrap off: rich would otherwise let them run past its width).
+stdout = Console(width=_WIDE)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
@@ -101,3 +102,54 @@ class _RateColumn(ProgressColumn):
 
 def rate_column() -> ProgressColumn:
     return _RateColumn()
+
+
+NAME_MIN_WIDTH = 12  # a name column folds, but never below this (or its longest name)
+
+
+class _Fitted:
+    """A table that is printed as it is when its narrowest layout fits the terminal, else stacked:
+    one block of ``header: value`` lines per row, so that no number is ever cut."""
+
+    def __init__(self, table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console, options):  # noqa: ANN001, ANN204 - rich's protocol
+        table = self.table
+        # The widths rich will use (it overflows, and crops, when even its narrowest layout is wider).
+        extra = table._extra_width
+        widths = table._calculate_column_widths(console, options.update_width(options.max_width - extra))
+        if sum(widths) + extra <= options.max_width:
+            yield table
+            return
+        if table.title:
+            yield Text.from_markup(str(table.title), style="bold")
+        headers = [Text.from_markup(str(column.header)).plain for column in table.columns]
+        width = max(map(len, headers), default=0)
+        for row in range(table.row_count):
+            lines = [f"{header.ljust(width)}  {column._cells[row]}"
+                     for header, column in zip(headers, table.columns, strict=True)]
+            yield Text.from_markup("\n".join(lines) + "\n")
+        if table.caption:
+            yield Text.from_markup(str(table.caption), style="dim")
+
+    def __rich_measure__(self, console, options):  # noqa: ANN001, ANN204
+        return self.table.__rich_measure__(console, options)
+
+
+def keep_numbers_whole(table):
+    """Numbers are never cut: on a narrow terminal rich shrinks every column, and a numeric one can
+    collapse to ``0.…`` or to nothing. Right-aligned (numeric) columns keep the width of their
+    widest cell, headers wrap at spaces; left-aligned (name) columns fold down to a few characters;
+    a table that still cannot fit is stacked (one block per row). Call it once the rows are in."""
+    for column in table.columns:
+        cells = [Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+                 for cell in column._cells]
+        widest = max((len(cell) for cell in cells), default=0)
+        column.no_wrap = False
+        column.overflow = "fold"
+        if column.justify == "right":
+            column.min_width = widest or None
+        else:
+            column.min_width = min(widest, NAME_MIN_WIDTH) or None
+    return _Fitted(table)

@@ -35,6 +35,17 @@ class FastHelp:
                 param.metavar = f"<{inner.lower()}> …" if inner != shown else None
         return params
 
+    def collect_usage_pieces(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        # "stitch run [OPTIONS] ENCODERS..." as click and most CLIs write it, not typer's "{encoders}...".
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if getattr(param, "param_type_name", "") != "argument":
+                pieces.extend(param.get_usage_pieces(ctx))
+                continue
+            name = (param.metavar or param.name or "").upper() + ("..." if param.nargs != 1 else "")
+            pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
     def get_help_option(self, ctx):  # noqa: ANN001, ANN201 - click's signature
         option = super().get_help_option(ctx)
         if option is not None and option.default is None:

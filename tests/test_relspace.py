@@ -82,7 +82,7 @@ def test_anchor_statistics_leave_out_self_similarity():
 
 
 def test_file_normalisation_refuses_a_single_sample():
-    with pytest.raises(StitchError, match="from 1 sample") as caught:
+    with pytest.raises(StitchError, match="from 1 value") as caught:
         RelativeTransform("file").apply(torch.randn(1, 10))
     assert "normalize anchors" in caught.value.hint
 

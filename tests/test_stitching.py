@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from stitchcli.storage import store
@@ -34,8 +35,19 @@ def test_relative_head_stitches_and_absolute_falls_to_chance(world):
 def test_json_schema_is_exactly_the_contract(world):
     results = evaluate_json("--head", world["heads"]["relative"], "--embeddings", world["files"]["testB"])
     assert set(results[0]) == {"head", "head_encoder", "embeddings", "encoder", "space", "stitched",
-                               "accuracy", "macro_f1", "num_samples", "method"}
+                               "accuracy", "macro_f1", "num_samples", "method", "per_class", "confusion"}
     result = results[0]
+    # Per class of the head: scores that agree with the confusion matrix (rows: true class).
+    matrix = result["confusion"]
+    assert list(result["per_class"]) == ["ant", "bee", "cat", "dog"] and len(matrix) == 4
+    assert sum(map(sum, matrix)) == 200
+    assert sum(matrix[i][i] for i in range(4)) / 200 == pytest.approx(result["accuracy"])
+    for i, scores in enumerate(result["per_class"].values()):
+        assert scores["support"] == sum(matrix[i])
+        assert scores["recall"] == pytest.approx(matrix[i][i] / sum(matrix[i]))
+        assert scores["precision"] == pytest.approx(matrix[i][i] / sum(row[i] for row in matrix))
+    macro = sum(s["f1"] for s in result["per_class"].values()) / 4
+    assert macro == pytest.approx(result["macro_f1"])
     assert result["head_encoder"] == "synth:A" and result["encoder"] == "synth:B"
     assert result["space"] == "relative" and result["num_samples"] == 200
     assert result["method"] == "relative"

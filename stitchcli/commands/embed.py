@@ -66,7 +66,8 @@ def embed(
         "(0: in this process). The output does not change.")] = 0,
     shard: Annotated[str | None, typer.Option(
         help="Embed only the INDEX/COUNT-th contiguous part of the rows (from 0/N) into "
-        "OUT-0000{INDEX+1}-of-0000{COUNT}.safetensors; under torchrun or a SLURM array it comes "
+        "OUT-{INDEX+1:05d}-of-{COUNT:05d}.safetensors (e.g. emb-00001-of-00004.safetensors); "
+        "under torchrun or a SLURM array it comes "
         "from the environment. `stitch merge OUT` then writes OUT.index.json.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Embed again even if --out is up to date (same encoder, options, data, anchors).")
@@ -78,7 +79,7 @@ def embed(
     from stitchcli.encoders import parse_spec
 
     # Checked before torch is imported (~2 s): a wrong spec or path fails at once.
-    from stitchcli.storage import parse_shard, store
+    from stitchcli.storage import Shard, parse_shard, store
 
     parse_spec(encoder)
     part = parse_shard(shard) if shard is not None else None
@@ -106,7 +107,11 @@ def embed(
         center=center, chunk_size=chunk_size, resume=not no_resume, force=force, shard=part,
         num_workers=num_workers, quiet=quiet,
     ))
-    written = f"{out} shard {meta['shard']}" if "shard" in meta else str(out)
+    if "shard" in meta:  # the file this process wrote, by its real name (Hugging Face's shard naming)
+        index, count = map(int, meta["shard"].split("/"))
+        written = f"{Shard(index, count).path(out)} (shard {index + 1} of {count})"
+    else:
+        written = str(out)
     if meta.get("up_to_date") and not quiet:
         log(f"{written} is up to date (same encoder, options, data and anchors); --force embeds again")
     elif not quiet:

@@ -25,7 +25,14 @@ def evaluate(
         "on the shared anchors (repeatable to compare side by side) [default: the map each head "
         "records (train-head --translate), else none].")] = None,
     plot: Annotated[Path | None, typer.Option(
-        help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]).")] = None,
+        help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]); with "
+        "--per-class also each pair's confusion matrix, PLOT-confusion-N.png.")] = None,
+    plot_range: Annotated[str, typer.Option(
+        help="Colour scale of --plot: chance (from 1/classes to 1: distances as they are) or data "
+        "(the accuracies' own range: close values pulled apart).")] = "chance",
+    per_class: Annotated[bool, typer.Option(
+        "--per-class", help="Also print each pair's per-class precision, recall, F1 and confusion "
+        "matrix (always in --json).")] = False,
 ) -> None:
     """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
     import json
@@ -47,9 +54,19 @@ def evaluate(
 
         plot_format(plot)
         store.check_writable(plot)
+    if plot_range not in ("chance", "data"):
+        from stitchcli.errors import UsageError
+
+        raise UsageError(f"--plot-range is chance or data, got {plot_range!r}")
 
     from stitchcli.console import log, progress, stdout
-    from stitchcli.evaluate import evaluate_matrix, head_methods, results_table
+    from stitchcli.evaluate import (
+        evaluate_matrix,
+        head_methods,
+        per_class_table,
+        results_table,
+        skipped_result,
+    )
     from stitchcli.heads import load_head
     from stitchcli.translate import translation_methods
 
@@ -61,8 +78,11 @@ def evaluate(
     heads = [load_head(path) for path in head]
     pairs = sum(len(head_methods(h, methods)) for h in heads) * len(embeddings)
 
-    def skipped(loaded, file, exc) -> None:
+    missing = []
+
+    def skipped(loaded, file, exc, method) -> None:
         log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
+        missing.append(skipped_result(loaded, file, method))  # shown as "—", left out of --json
 
     with progress() as bar:
         task = bar.add_task("evaluating", total=pairs)
@@ -74,12 +94,21 @@ def evaluate(
     if json_output:
         typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
     else:
-        stdout.print(results_table(results))
+        stdout.print(results_table(results + missing))
+        if per_class:
+            for result in results:
+                stdout.print(per_class_table(result))
     if plot is not None:
-        from stitchcli.evaluate import plot_matrix
+        from stitchcli.evaluate import plot_confusion, plot_matrix
 
-        plot_matrix(results, plot)
+        chance = 1.0 / max(h.config.num_classes for h in heads)  # the lowest chance level of the heads
+        plot_matrix(results + missing, plot, chance=chance, scale=plot_range)
         log(f"[green]wrote[/] {plot}")
+        if per_class:
+            for number, result in enumerate(results, start=1):
+                picture = plot.with_name(f"{plot.stem}-confusion-{number}{plot.suffix}")
+                plot_confusion(result, picture)
+                log(f"[green]wrote[/] {picture}: {Path(result.head).name} × {Path(result.embeddings).name}")
     if fail_under is not None and any(r.accuracy < fail_under for r in results):
         worst = min(results, key=lambda r: r.accuracy)
         log(f"[red]accuracy {worst.accuracy:.4f} ({worst.head} × {worst.embeddings}) is below "

@@ -46,6 +46,9 @@ TopkPowerOpt = Annotated[float, typer.Option(
 CenterOpt = Annotated[bool, typer.Option(
     "--center/--no-center", help="Subtract the anchors' mean from samples and anchors first.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+ArchOpt = Annotated[str, typer.Option(
+    help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
+    "nearest by cosine), linear or mlp.")]
 
 
 def check_streaming(source: str, streaming: bool) -> None:

@@ -64,8 +64,9 @@ def predict(
         help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
         rich_help_panel=MODEL)] = None,
     shard: Annotated[str | None, typer.Option(
-        help="Embed and predict only the INDEX/COUNT-th part of the rows, into OUT-0000{INDEX+1}-of-"
-        "0000{COUNT}.csv; under torchrun every rank embeds its part and rank 0 writes OUT.",
+        help="Embed and predict only the INDEX/COUNT-th part of the rows, into "
+        "OUT-{INDEX+1:05d}-of-{COUNT:05d}.csv (e.g. pred-00001-of-00004.csv); under torchrun every "
+        "rank embeds its part and rank 0 writes OUT.",
         rich_help_panel=MODEL)] = None,
     trust_remote_code: Annotated[bool, typer.Option(
         "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",

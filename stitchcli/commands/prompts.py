@@ -25,8 +25,10 @@ def prompts(
         "templates).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write a CSV (text, label) with one prompt per class and template: embed it with a text
-    encoder and --anchors whose parallel view is the other modality, then train a prototype head."""
+    """Write class prompts to a CSV (text, label), one per class and template.
+
+    Embed it with a text encoder and --anchors whose parallel view is the other modality, then
+    train a prototype head on it."""
     import csv
 
     from stitchcli.errors import UsageError
@@ -42,9 +44,15 @@ def prompts(
     if labels_from is not None:
         from stitchcli.commands.options import check_dataset_exists
         from stitchcli.data import load_dataset
+        from stitchcli.errors import StitchError
 
         check_dataset_exists(labels_from)
-        names = load_dataset(labels_from).label_names
+        data = load_dataset(labels_from)
+        if not data.labelled:  # prompts reads a source's default columns only: no --label-column here
+            raise StitchError(f"{labels_from} has no labels to take class names from (no 'label' "
+                              "column, no class folders)",
+                              hint="give the class names with --label NAME (repeatable).")
+        names = data.label_names
     store.check_writable(Path(out))
     with store.atomic_path(Path(out), suffix=".csv") as tmp, \
             tmp.open("w", newline="", encoding="utf-8") as handle:

@@ -9,12 +9,18 @@ import typer
 
 from stitchcli import defaults
 from stitchcli.commands.options import (
+    ArchOpt,
+    CenterOpt,
     ImageColumnOpt,
     JsonOpt,
     LabelColumnOpt,
+    NormalizeOpt,
     QuietOpt,
     SeedOpt,
+    SimilarityOpt,
     TextColumnOpt,
+    TopkOpt,
+    TopkPowerOpt,
 )
 
 
@@ -23,7 +29,8 @@ def run(
     train: Annotated[str, typer.Option(help="Train source: anchors and heads come from it.")],
     test: Annotated[str, typer.Option(help="Test source: every head is evaluated on it, per encoder.")],
     out_dir: Annotated[Path, typer.Option(help="Folder for every file of the run.")] = Path("runs/stitch"),
-    num_anchors: Annotated[int, typer.Option(help="Anchors, chosen from --train.")] = defaults.NUM_ANCHORS,
+    num_anchors: Annotated[int, typer.Option(
+        help="Anchors, chosen from --train (every train row if it has fewer).")] = defaults.NUM_ANCHORS,
     strategy: Annotated[str, typer.Option(help="Anchor strategy: random or stratified.")] = defaults.STRATEGY,
     seed: SeedOpt = 0,
     baseline: Annotated[bool, typer.Option(
@@ -32,6 +39,12 @@ def run(
     translate: Annotated[list[str] | None, typer.Option(
         help=f"How the absolute heads read other encoders: none, procrustes, affine, ridge or auto "
         f"(repeatable) [default: {defaults.TRANSLATE}, and none with --baseline].")] = None,
+    arch: ArchOpt = defaults.ARCH,
+    similarity: SimilarityOpt = defaults.SIMILARITY,
+    center: CenterOpt = defaults.CENTER,
+    normalize: NormalizeOpt = defaults.NORMALIZE,
+    topk: TopkOpt = defaults.TOPK,
+    topk_power: TopkPowerOpt = defaults.TOPK_POWER,
     batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     text_column: TextColumnOpt = "text",
@@ -54,11 +67,17 @@ def run(
     read = ReadOptions(None, text_column, label_column, image_column)
     methods = (translation_methods(translate) if translate
                else [defaults.TRANSLATE, *([None] if baseline else [])])
+    from stitchcli.relspace import RelativeTransform
+
+    transform = RelativeTransform(normalize, topk, topk_power)
+    transform.check()
     request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed, baseline,
-                         methods, batch_size, device, force, quiet or json_output)
+                         methods, batch_size, device, force, quiet or json_output, arch=arch,
+                         similarity=similarity, center=center, transform=transform)
     results = run_all(request)
     if json_output:
-        typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
+        ran = [r.as_json() for r in results if r.accuracy is not None]
+        typer.echo(json.dumps({"results": ran}, indent=2))
     else:
         stdout.print(results_table(results))
     try:
@@ -69,7 +88,8 @@ def run(
         if not quiet:
             log("no picture: matplotlib is not installed (pip install 'stitchcli[plot]')")
         return
-    plot_matrix(results, out_dir / "matrix.png")
+    classes = max((len(r.per_class) for r in results if r.per_class), default=2)
+    plot_matrix(results, out_dir / "matrix.png", chance=1.0 / classes)
     if not quiet and not json_output:
         log(f"[green]wrote[/] {out_dir / 'evaluate.json'} and {out_dir / 'matrix.png'}")
 

@@ -63,16 +63,22 @@ def sweep(
         rich_help_panel=GRID)] = False,
     translate: Annotated[list[str] | None, typer.Option(
         "--translate", help="Also absolute heads that read the other encoders through a map fitted on "
-        "the anchors: procrustes, affine, ridge or auto (one per --arch and anchor set).",
+        "the anchors: procrustes, affine, ridge or auto (one per --arch and anchor set) [default: "
+        "none; relative heads only].",
         rich_help_panel=GRID)] = None,
     refine: Annotated[list[int] | None, typer.Option(
         help="Self-learning rounds for --translate maps: mutual nearest neighbours among all train rows "
         "of both encoders added as pairs, then fitted again (default: 0).", rich_help_panel=GRID)] = None,
-    epochs: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = defaults.EPOCHS,
-    lr: Annotated[float, typer.Option(rich_help_panel=TRAINING)] = defaults.LR,
-    batch_size: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = defaults.BATCH_SIZE,
-    hidden: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = defaults.HIDDEN,
-    activation: Annotated[str, typer.Option(rich_help_panel=TRAINING)] = defaults.ACTIVATION,
+    epochs: Annotated[int, typer.Option(help="Passes over the train rows (linear and mlp heads).",
+                                        rich_help_panel=TRAINING)] = defaults.EPOCHS,
+    lr: Annotated[float, typer.Option(
+        help="Adam learning rate (linear and mlp heads).", rich_help_panel=TRAINING)] = defaults.LR,
+    batch_size: Annotated[int, typer.Option(
+        help="Samples per step (linear and mlp heads).", rich_help_panel=TRAINING)] = defaults.BATCH_SIZE,
+    hidden: Annotated[int, typer.Option(
+        help="Hidden width of the mlp head.", rich_help_panel=TRAINING)] = defaults.HIDDEN,
+    activation: Annotated[str, typer.Option(
+        help="silu, tanh, relu or gelu (mlp head).", rich_help_panel=TRAINING)] = defaults.ACTIVATION,
     seed: SeedOpt = 0,
     seeds: Annotated[int, typer.Option(
         help="Repeat the sweep with this many seeds (anchor draw, validation split, heads) and report "

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from stitchcli import defaults
-from stitchcli.commands.options import JsonOpt, NormalizeOpt, OutOpt, QuietOpt, SeedOpt, TopkOpt, TopkPowerOpt
+from stitchcli.commands.options import (
+    ArchOpt,
+    JsonOpt,
+    NormalizeOpt,
+    OutOpt,
+    QuietOpt,
+    SeedOpt,
+    TopkOpt,
+    TopkPowerOpt,
+)
 
 
 def train_head(
@@ -17,9 +26,7 @@ def train_head(
     space: Annotated[str, typer.Option(
         help="absolute (raw embeddings; stitched by --translate) or relative (similarities to the "
         "anchors; stitched as they are).")] = defaults.SPACE,
-    arch: Annotated[str, typer.Option(
-        help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
-        "nearest by cosine), linear or mlp.")] = defaults.ARCH,
+    arch: ArchOpt = defaults.ARCH,
     translate: Annotated[str | None, typer.Option(
         help=f"How an absolute head reads other encoders: through a map fitted on the shared anchors "
         f"(ridge, procrustes, affine or auto; the head carries its anchors' embeddings), or none (the "

@@ -11,7 +11,7 @@ from torch import nn
 from stitchcli.errors import IncompatibleError
 from stitchcli.heads.head import Head
 from stitchcli.heads.inputs import FileInputs, TensorInputs
-from stitchcli.heads.metrics import accuracy, macro_f1
+from stitchcli.heads.metrics import accuracy, confusion, macro_f1, per_class
 from stitchcli.storage.rows import RowReader, open_rows
 
 
@@ -23,10 +23,14 @@ class Result:
     encoder: str
     space: str
     stitched: bool
-    accuracy: float
-    macro_f1: float
+    accuracy: float | None  # None: the pair could not run (skipped as incompatible), shown as "—"
+    macro_f1: float | None
     num_samples: int
     method: str = "relative"
+    # Per class of the head (its label names, in order): precision, recall, F1, support; and the
+    # confusion matrix, confusion[true][predicted].
+    per_class: dict | None = None
+    confusion: list[list[int]] | None = None
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
@@ -142,13 +146,23 @@ def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
 
 def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -> Result:
     target = label_mapping(head, file)[file.read("labels").long()]
+    matrix = confusion(predicted, target, head.config.num_classes)
     encoder = file.metadata.get("encoder", "?")
     return Result(
         head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
         encoder=encoder, space=head.space, stitched=encoder != head.encoder,
         accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
-        num_samples=len(target), method=method,
+        num_samples=len(target), method=method, per_class=per_class(matrix, head.label_names),
+        confusion=matrix,
     )
+
+
+def skipped_result(head: Head, file: RowReader, method: str | None) -> Result:
+    """A pair that could not run, so that tables and pictures keep its row and column with "—"."""
+    encoder = file.metadata.get("encoder", "?")
+    return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
+                  space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
+                  num_samples=file.num_rows, method=method or head.space)
 
 
 def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tuple[object, str]:
@@ -208,14 +222,14 @@ def evaluate_matrix(
         open_rows(path)
     found: dict[tuple[int, int, int], Result] = {}
 
-    def attempt(head: Head, file: RowReader, run, *args):
+    def attempt(head: Head, file: RowReader, method: str | None, run, *args):
         try:
             return run(*args)
         except IncompatibleError as exc:
             if not skip_incompatible:
                 raise
-            if on_skip:
-                on_skip(head, file, exc)
+            if on_skip:  # (head, file, error, the row's method: None for a head read as it is)
+                on_skip(head, file, exc, method)
         finally:
             if on_pair:
                 on_pair()
@@ -229,13 +243,13 @@ def evaluate_matrix(
                 if method is None:
                     plain.setdefault((head.space, head.transform), []).append((h, m, head))
                     continue
-                result = attempt(head, file, evaluate, head, file, method)
+                result = attempt(head, file, method, evaluate, head, file, method)
                 if result is not None:
                     found[h, m, f] = result
         for (space, transform), group in plain.items():
             ready = []
             for h, m, head in group:
-                if attempt(head, file, _check_pair, head, file):
+                if attempt(head, file, None, _check_pair, head, file):
                     ready.append((h, m, head))
             if ready:
                 inputs = FileInputs(file, space, transform)

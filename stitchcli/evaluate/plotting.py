@@ -29,11 +29,18 @@ def require_matplotlib() -> None:
         raise StitchError("--plot needs matplotlib", hint="pip install 'stitchcli[plot]'") from None
 
 
-def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float | None = None) -> None:
+SCALES = ("chance", "data")
+
+
+def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float = 0.0,
+                scale: str = "chance") -> None:
     """Heads × encoders accuracy heatmap (PNG, SVG or PDF by the file's suffix); boxed cells are not
-    stitched (the head's own encoder), "—" cells could not run. The colour scale spans the data's
-    accuracies (from ``chance`` if given), so that close values stay apart, and is shown beside."""
+    stitched (the head's own encoder), "—" cells could not run (``accuracy`` None). The colour scale,
+    shown beside, runs from ``chance`` to 1 (``scale="chance"``: honest distances) or over the data's
+    accuracies (``"data"``: close values pulled apart, which exaggerates small differences)."""
     fmt = plot_format(path)
+    if scale not in SCALES:
+        raise StitchError(f"unknown --plot-range {scale!r}", hint=f"choose one of {', '.join(SCALES)}.")
     import matplotlib
 
     from stitchcli.evaluate.report import row_key, short_spec
@@ -45,14 +52,17 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float
 
     rows = list(dict.fromkeys(row_key(r) for r in results))
     columns = list(dict.fromkeys(r.embeddings for r in results))
-    cells = {(row_key(r), r.embeddings): r for r in results}
+    cells = {(row_key(r), r.embeddings): r for r in results if r.accuracy is not None}
     values = np.full((len(rows), len(columns)), np.nan)
     for (row, column), result in cells.items():
         values[rows.index(row), columns.index(column)] = result.accuracy
     fig, ax = plt.subplots(figsize=(3.4 + 1.7 * len(columns), 1.4 + 0.6 * len(rows)), dpi=dpi)
-    accuracies = [r.accuracy for r in results]
-    low = min(accuracies) if chance is None else chance
-    high = max(max(accuracies), low + 0.01)  # a scale needs some range, even when all cells agree
+    accuracies = [r.accuracy for r in cells.values()] or [chance]
+    if scale == "chance":
+        low, high = min(chance, min(accuracies)), 1.0
+    else:
+        low = min(accuracies)
+        high = max(max(accuracies), low + 0.01)  # a scale needs some range, even when all cells agree
     image = ax.imshow(values, vmin=low, vmax=high, cmap="viridis", aspect="auto")
     middle = (low + high) / 2
     for i in range(len(rows)):
@@ -72,7 +82,46 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float
     ax.set_xlabel("embeddings (encoder)")
     ax.set_title("Zero-shot stitching accuracy\n(red box: the head's own encoder, no stitching; "
                  "—: could not run)", fontsize=9)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="accuracy")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                 label="accuracy (from chance)" if scale == "chance" else "accuracy (data range)")
+    fig.tight_layout()
+    try:
+        with atomic_path(Path(path), suffix=f".{fmt}") as tmp:
+            fig.savefig(tmp, format=fmt)
+    finally:
+        plt.close(fig)
+
+
+def plot_confusion(result: Result, path: Path, dpi: int = 100) -> None:
+    """One pair's confusion matrix as a picture: rows the true class, columns the predicted one,
+    each row's share of its samples (the count written in each cell)."""
+    fmt = plot_format(path)
+    import matplotlib
+
+    from stitchcli.storage.store import atomic_path
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(result.per_class or {})
+    counts = np.array(result.confusion or [[0]], dtype=float)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 2.5 + 0.45 * len(names)
+    fig, ax = plt.subplots(figsize=(size + 1, size), dpi=dpi)
+    image = ax.imshow(shares, vmin=0, vmax=1, cmap="viridis")
+    if len(names) <= 30:  # counts stay readable
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if shares[i, j] < 0.5 else "black")
+    ax.set_xticks(range(len(names)), names, fontsize=7, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{Path(result.head).stem} ({result.method}) on {Path(result.embeddings).stem}\n"
+                 f"accuracy {result.accuracy:.3f}", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
     fig.tight_layout()
     try:
         with atomic_path(Path(path), suffix=f".{fmt}") as tmp:

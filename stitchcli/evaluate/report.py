@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from stitchcli.console import keep_numbers_whole
 from stitchcli.evaluate.evaluation import Result
 
 SPEC_WIDTH = 28
@@ -60,7 +62,7 @@ def results_table(results: list[Result]) -> Group:
         cells = []
         for column in columns:
             result = by_pair.get((row, column))
-            if result is None:
+            if result is None or result.accuracy is None:
                 cells.append("[dim]—[/]")
             elif result.stitched:
                 cells.append(f"{result.accuracy:.3f} ")
@@ -73,8 +75,29 @@ def results_table(results: list[Result]) -> Group:
     for column in columns:
         encoder = next(r.encoder for r in results if r.embeddings == column)
         legend.append(f"  {column_names[column]}: {encoder} ({column})")
-    return Group(table, Text("\n".join(legend), style="dim", no_wrap=True))
+    return Group(keep_numbers_whole(table), Text("\n".join(legend), style="dim", no_wrap=True))
 
 
 def fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
+
+
+def per_class_table(result: Result) -> Group:
+    """One pair's per-class precision, recall, F1 and support, and its confusion matrix (rows: true
+    class, columns: predicted)."""
+    title = (f"{Path(result.head).stem} ({result.method}) on {Path(result.embeddings).stem}: "
+             f"accuracy {fmt(result.accuracy)}")
+    scores = Table(title=title)
+    for name in ("class", "precision", "recall", "F1", "support"):
+        scores.add_column(name, justify="left" if name == "class" else "right")
+    for name, row in (result.per_class or {}).items():
+        scores.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                       str(row["support"]))
+    names = list(result.per_class or {})
+    matrix = Table(title="confusion (rows: true class, columns: predicted)")
+    matrix.add_column("true \\ predicted")
+    for name in names:
+        matrix.add_column(name, justify="right")
+    for i, (name, counts) in enumerate(zip(names, result.confusion or [], strict=True)):
+        matrix.add_row(name, *(f"[bold]{n}[/]" if i == j else str(n) for j, n in enumerate(counts)))
+    return Group(keep_numbers_whole(scores), keep_numbers_whole(matrix))

@@ -150,8 +150,9 @@ def save_head(path: Path, head: Head) -> None:
         "arch": head.config.arch,
         "in_dim": str(head.config.in_dim),
         "num_classes": str(head.config.num_classes),
-        "hidden": str(head.config.hidden),
-        "activation": head.config.activation,
+        # Only the mlp has a hidden layer: other heads do not record settings they never used.
+        **({"hidden": str(head.config.hidden), "activation": head.config.activation}
+           if head.config.arch == "mlp" else {}),
         "space": head.space,
         "encoder": head.encoder,
         "label_names": json.dumps(head.label_names),
@@ -166,7 +167,7 @@ def load_head(path: Path) -> Head:
     try:
         config = HeadConfig(
             arch=meta["arch"], in_dim=int(meta["in_dim"]), num_classes=int(meta["num_classes"]),
-            hidden=int(meta["hidden"]), activation=meta["activation"],
+            hidden=int(meta.get("hidden", 768)), activation=meta.get("activation", "silu"),
         )
         label_names = json.loads(meta["label_names"])
         space, encoder = meta["space"], meta["encoder"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -52,6 +52,11 @@ def check_options(request: TrainRequest) -> None:
         if request.space != "absolute":
             raise StitchError("--translate makes an absolute head (it maps other encoders' embeddings "
                               "into this one's space)", hint="leave out --space relative.")
+
+
+def trained_by_adam(module: nn.Module) -> bool:
+    """Whether ``fit_module`` trains this module by Adam (it has no closed-form fit of its own)."""
+    return not any(hasattr(module, name) for name in ("fit_inputs", "fit_blocks", "fit"))
 
 
 def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainRequest) -> nn.Module:
@@ -112,6 +117,15 @@ def train_head(request: TrainRequest) -> Head:
     label_names = file.meta_json("label_names", [])
     if len(label_names) < 2:
         raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
+    if request.space == "relative" and transform.topk > inputs.dim:
+        # Keeping more values than there are anchors keeps them all: the head records what it does.
+        if not request.quiet:
+            from stitchcli.console import log
+
+            log(f"--topk {transform.topk} is more than the file's {inputs.dim} anchors: keeping all "
+                f"{inputs.dim} (--topk {inputs.dim})")
+        transform = replace(transform, topk=inputs.dim)
+        inputs = FileInputs(file, request.space, transform)
     config = HeadConfig(request.arch, inputs.dim, len(label_names), request.hidden, request.activation)
     module = fit_module(config, inputs, labels, request)
     train_accuracy = accuracy(predictions(module, inputs), labels)
@@ -122,9 +136,9 @@ def train_head(request: TrainRequest) -> Head:
         "dataset": meta.get("dataset"),
         "dataset_fingerprint": meta.get("dataset_fingerprint"),
         "train_accuracy": f"{train_accuracy:.6f}",
-        "epochs": str(request.epochs),
-        "lr": str(request.lr),
-        "batch_size": str(request.batch_size),
+        # Adam's settings, for heads trained by it (closed-form logistic and prototype never use them).
+        **({"epochs": str(request.epochs), "lr": str(request.lr), "batch_size": str(request.batch_size)}
+           if trained_by_adam(module) else {}),
         "seed": str(request.seed),
         "dim": meta.get("dim"),
         "temperature": None if temperature is None else f"{temperature:.6g}",

@@ -34,6 +34,11 @@ class RunRequest:
     device: str = "auto"
     force: bool = False
     quiet: bool = False
+    # The recipe, as `train-head` and `embed` take it (defaults: the measured ones).
+    arch: str = defaults.ARCH
+    similarity: str = defaults.SIMILARITY
+    center: bool = defaults.CENTER
+    transform: object | None = None  # a RelativeTransform for the relative heads (None: the defaults)
 
 
 def file_stems(encoders: list[str]) -> list[str]:
@@ -58,15 +63,19 @@ def _anchors(request: RunRequest, path: Path) -> Path:
     wanted = {"dataset_fingerprint": dataset.fingerprint, "strategy": request.strategy,
               "seed": str(request.seed), "num_anchors": str(request.num_anchors),
               **request.read.as_metadata()}
+    count = min(request.num_anchors, len(dataset))  # as `sweep`: K, or every train row if fewer
+    wanted["num_anchors"] = str(count)
     if path.exists() and not request.force:
         existing = store.read_metadata(path)
         if all(existing.get(key) == value for key, value in wanted.items()):
             return path
-    anchor_set, labels, extra = choose_anchors(dataset, request.num_anchors, request.strategy,
-                                               request.seed, [], request.read)
+    anchor_set, labels, extra = choose_anchors(dataset, count, request.strategy, request.seed, [],
+                                               request.read)
     save_anchor_set(path, anchor_set, labels, extra)
     if not request.quiet:
-        log(f"[green]wrote[/] {path}: {request.num_anchors} {request.strategy} anchors")
+        fewer = (f" (every train row: {request.train} has {len(dataset)}, fewer than --num-anchors "
+                 f"{request.num_anchors})" if count < request.num_anchors else "")
+        log(f"[green]wrote[/] {path}: {count} {request.strategy} anchors{fewer}")
     return path
 
 
@@ -77,19 +86,20 @@ def _embed(request: RunRequest, encoder: str, source: str, anchors: Path, out: P
     meta = run_embed(EmbedRequest(
         encoder=encoder, dataset=source, out=out, read=request.read,
         encoder_options=EncoderOptions(device=request.device), batch_size=request.batch_size,
-        anchors=anchors, force=request.force, quiet=request.quiet))
+        anchors=anchors, similarity=request.similarity, center=request.center, force=request.force,
+        quiet=request.quiet))
     if not request.quiet:
         log(f"{out}: up to date" if meta.get("up_to_date") else f"[green]wrote[/] {out}")
     return out
 
 
-def _head(train_file: Path, space: str, out: Path, anchors: Path) -> Path:
+def _head(request: RunRequest, train_file: Path, space: str, out: Path, anchors: Path) -> Path:
     from stitchcli.heads.head import save_head
     from stitchcli.heads.training import TrainRequest, train_head
     from stitchcli.relspace import RelativeTransform
 
-    transform = RelativeTransform(defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
-    head = train_head(TrainRequest(train_file, space, defaults.ARCH, defaults.HIDDEN, defaults.ACTIVATION,
+    transform = request.transform or RelativeTransform(defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
+    head = train_head(TrainRequest(train_file, space, request.arch, defaults.HIDDEN, defaults.ACTIVATION,
                                    defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0,
                                    transform=transform, quiet=True,
                                    translate=defaults.TRANSLATE if space == "absolute" else None,
@@ -99,8 +109,9 @@ def _head(train_file: Path, space: str, out: Path, anchors: Path) -> Path:
 
 
 def run(request: RunRequest) -> list:
-    """Every step; returns the evaluation results (also written to ``evaluate.json``)."""
-    from stitchcli.evaluate.evaluation import evaluate_matrix
+    """Every step; returns the evaluation results (also written to ``evaluate.json``), then the pairs
+    that could not run (``accuracy`` None)."""
+    from stitchcli.evaluate.evaluation import evaluate_matrix, skipped_result
     from stitchcli.heads.head import load_head
 
     stems = file_stems(request.encoders)
@@ -116,14 +127,17 @@ def run(request: RunRequest) -> list:
         train = _embed(request, encoder, request.train, anchors, out_dir / f"{stem}-train.safetensors")
         tests.append(_embed(request, encoder, request.test, anchors, out_dir / f"{stem}-test.safetensors"))
         for space in SPACES:  # the absolute head reads other encoders by translation
-            heads.append(_head(train, space, out_dir / f"{stem}-{space}.safetensors", anchors))
+            heads.append(_head(request, train, space, out_dir / f"{stem}-{space}.safetensors", anchors))
 
-    def skipped(head, file, exc) -> None:
+    missing = []
+
+    def skipped(head, file, exc, method) -> None:
         if not request.quiet:
             log(f"[dim]not run: {head.path.name} × {file.path.name}: {exc.format_message()}[/]")
+        missing.append(skipped_result(head, file, method))
 
     results = evaluate_matrix([load_head(h) for h in heads], tests, request.translate,
                               skip_incompatible=True, on_skip=skipped)
     with store.atomic_path(out_dir / "evaluate.json") as tmp:
         tmp.write_text(json.dumps({"results": [r.as_json() for r in results]}, indent=2) + "\n")
-    return results
+    return results + missing  # pairs that could not run have accuracy None: "—" in tables

@@ -80,8 +80,9 @@ def streamed_statistics(blocks: Callable[[], Iterable[tuple[torch.Tensor, torch.
     any number of rows with one block in memory."""
     if count < 2:
         raise StitchError(
-            f"cannot standardise relative vectors from {count} sample(s)",
-            hint="use --normalize anchors (statistics of the anchors) or none for single samples.",
+            f"cannot standardise relative vectors from {count} value(s) per anchor",
+            hint="standardising needs two or more: --normalize none reads the values as they are "
+            "(--normalize anchors needs two or more anchors, file two or more rows).",
         )
     total = torch.zeros(k, dtype=torch.float64)
     for chunk, keep in blocks():

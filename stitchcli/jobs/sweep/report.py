@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from stitchcli.console import keep_numbers_whole
 from stitchcli.evaluate.report import fmt, short_spec
 from stitchcli.jobs.sweep.seeds import within_noise
 
@@ -15,8 +16,10 @@ def sweep_table(results: list, evaluated_on: str) -> Table:
                   "kept = stitched / own; of probe = stitched / a logistic probe trained on the other "
                   "encoder's own train rows; home/probe = own / its encoder's probe; — could not run")
     seeds = max((r.seeds for r in results), default=1)
+    # Header words are short (a column is never narrower than its longest word): on an 80-column
+    # terminal the numbers keep their width and the recipe names fold.
     names = ["recipe", "own", "stitched", "kept (min)", "of probe (mean)", "of probe (min)",
-             "home/probe (min)"]
+             "home / probe (min)"]
     if seeds > 1:
         names.insert(5, "95% interval")
         table.caption += f"; means over {seeds} seeds, recipes in italics are within noise of the best"
@@ -37,7 +40,7 @@ def sweep_table(results: list, evaluated_on: str) -> Table:
             low, high = result.intervals.get("mean_of_probe", (None, None))
             cells.append("—" if low is None else f"{low:.3f}–{high:.3f}")
         table.add_row(*cells, fmt(result.min_of_probe), fmt(result.min_own_of_probe))
-    return table
+    return keep_numbers_whole(table)
 
 
 def sweep_pairs_table(result) -> Table:
@@ -52,4 +55,4 @@ def sweep_pairs_table(result) -> Table:
         table.add_row(short_spec(pair.head_encoder), short_spec(pair.encoder), fmt(pair.accuracy),
                       fmt(pair.own_accuracy), fmt(pair.native_accuracy), fmt(pair.probe_accuracy),
                       fmt(pair.kept), fmt(pair.of_native), fmt(pair.of_probe))
-    return table
+    return keep_numbers_whole(table)
