@@ -18,6 +18,7 @@ import torch
 
 from stitchcli.heads.head import Head, load_head, save_head
 from stitchcli.heads.training import TrainRequest, train_head
+from stitchcli.relspace import RelativeTransform
 from stitchcli.storage import store
 
 from _common import ROOT, alternate, argument_parser, best, met, report, stitch_executable
@@ -62,7 +63,8 @@ def make_heads(work: Path, arch: str) -> list[Path]:
         write_file(train, 2000, seed=999)
     paths = []
     for i in range(HEADS):
-        head: Head = train_head(TrainRequest(train, arch=arch, epochs=1, seed=i, quiet=True))
+        head: Head = train_head(TrainRequest(train, space="relative", arch=arch, epochs=1, seed=i, quiet=True,
+                                             transform=RelativeTransform()))
         head.path = work / f"{arch}-head{i}.safetensors"
         save_head(head.path, head)
         paths.append(head.path)

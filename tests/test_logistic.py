@@ -89,3 +89,16 @@ def test_probe_is_invariant_to_rescaling_and_rotation():
     assert base > 0.8
     # A rotation mixes the standardised coordinates: the optimum moves, but not by much.
     assert abs(probe_accuracy(x @ q, y, test_x @ q, test_y) - base) < 0.05
+
+
+def test_train_request_defaults_are_the_cli_defaults():
+    from stitchcli import defaults
+    from stitchcli.heads.training import translation_of
+
+    request = TrainRequest(Path())
+    assert (request.space, request.arch) == (defaults.SPACE, defaults.ARCH)
+    assert (request.transform.normalize, request.transform.topk, request.transform.power) == (
+        defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
+    assert translation_of(request) == defaults.TRANSLATE  # an absolute head reads others via ridge
+    assert translation_of(TrainRequest(Path(), translate="none")) is None
+    assert translation_of(TrainRequest(Path(), space="relative")) is None

@@ -74,7 +74,7 @@ def train_head(
                          hint="use --space absolute, or leave out --translate.")
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
                               weight_decay, seed, transform=transform, quiet=quiet or json_output,
-                              translate=translate, anchors=anchors))
+                              translate=translate or "none", anchors=anchors))
     save_head(out, head)
     summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": arch,
                **head.transform.as_json(), "train_accuracy": float(head.metadata["train_accuracy"])}

@@ -19,10 +19,16 @@ from stitchcli.relspace.similarity import relative_metadata
 from stitchcli.storage.rows import open_rows
 
 
+def _default_transform() -> RelativeTransform:
+    return RelativeTransform(defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
+
+
 @dataclass
 class TrainRequest:
+    """A head to train; every default is `stitch train-head`'s (``stitchcli.defaults``)."""
+
     embeddings: Path
-    space: str = "relative"
+    space: str = defaults.SPACE
     arch: str = defaults.ARCH
     hidden: int = defaults.HIDDEN
     activation: str = defaults.ACTIVATION
@@ -31,9 +37,11 @@ class TrainRequest:
     batch_size: int = defaults.BATCH_SIZE
     weight_decay: float = 0.0
     seed: int = 0
-    transform: RelativeTransform = field(default_factory=RelativeTransform)
+    transform: RelativeTransform = field(default_factory=_default_transform)  # relative heads only
     quiet: bool = False
-    translate: str | None = None  # an absolute head that reads other encoders through this map
+    # How an absolute head reads other encoders: None is the default (ridge for absolute heads, as
+    # `train-head`); "none" a plain head that cannot read them; or ridge, procrustes, affine, auto.
+    translate: str | None = None
     anchors: Path | None = None  # the anchor set to carry (default: the one the file was embedded with)
 
 
@@ -45,13 +53,20 @@ def check_options(request: TrainRequest) -> None:
     if request.lr <= 0:
         raise StitchError(f"--lr must be positive, got {request.lr}")
     request.transform.check()
-    if request.translate is not None:
+    if request.translate not in (None, "none"):
         from stitchcli.translate import translation_methods
 
         translation_methods([request.translate])
         if request.space != "absolute":
             raise StitchError("--translate makes an absolute head (it maps other encoders' embeddings "
                               "into this one's space)", hint="leave out --space relative.")
+
+
+def translation_of(request: TrainRequest) -> str | None:
+    """The map the head records: the default for its space unless the request names one."""
+    if request.translate is None:
+        return defaults.TRANSLATE if request.space == "absolute" else None
+    return None if request.translate == "none" else request.translate
 
 
 def trained_by_adam(module: nn.Module) -> bool:
@@ -144,12 +159,13 @@ def train_head(request: TrainRequest) -> Head:
         "temperature": None if temperature is None else f"{temperature:.6g}",
     }
     anchor_embeddings = file.read("anchor_embeddings") if file.has("anchor_embeddings") else None
-    if request.translate is not None:
+    translate = translation_of(request)
+    if translate is not None:
         if anchor_embeddings is None or "anchors_fingerprint" not in meta:
             raise StitchError(f"{file.path} holds no anchor embeddings for a translated head to carry",
                               hint="embed it with --anchors ANCHORS.safetensors (or give --translate none "
                               "for an absolute head that cannot read other encoders).")
-        metadata["translate"] = request.translate
+        metadata["translate"] = translate
     if request.space == "relative" or anchor_embeddings is not None:
         if "anchors_fingerprint" in meta:
             metadata.update(relative_metadata(
