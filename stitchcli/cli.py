@@ -25,7 +25,7 @@ from stitchcli.commands import (
     sweep,
     train_head,
 )
-from stitchcli.errors import ClickException, Interrupted, StitchError
+from stitchcli.errors import ClickException, Interrupted, StitchError, Terminated, terminate_like_ctrl_c
 from stitchcli.fast_help import FastHelp, StitchTyper
 
 
@@ -56,9 +56,11 @@ class StitchGroup(FastHelp, TyperGroup):
             return super().invoke(ctx)
         except (ClickException, typer.Exit, typer.Abort):
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if debug:
                 raise
+            if isinstance(exc, Terminated):  # exit 128 + SIGTERM, as a shell reports it
+                raise Interrupted("stopped by SIGTERM; run the same command again to resume.", 143) from None
             raise Interrupted("stopped by Ctrl-C; run the same command again to resume.") from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if debug:
@@ -120,4 +122,5 @@ info.register(app)
 
 def main() -> None:
     """Console-script entry point."""
+    terminate_like_ctrl_c()
     app()

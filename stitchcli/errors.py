@@ -10,15 +10,26 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import ClickException
 
 
+LONGEST = 1000  # characters of one message shown; the rest is elided
+
+
+def printable(text: str, limit: int = LONGEST) -> str:
+    """``text`` safe for a terminal: control characters escaped (``\\x1b``, ``\\n``), cut to ``limit``."""
+    out = "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                  for ch in str(text))
+    return out if len(out) <= limit else out[: limit - 20] + f"… ({len(out):,} characters)"
+
+
 class StitchError(ClickException):
     """A mistake the user can fix; shown as one line without a traceback."""
 
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        # Newlines would break the one-line contract that scripts grep for.
-        super().__init__(" ".join(str(message).split()))
-        self.hint = hint
+        # Newlines would break the one-line contract that scripts grep for; control characters
+        # (a file's metadata may hold ANSI escapes) are shown escaped, very long values shortened.
+        super().__init__(printable(" ".join(str(message).split())))
+        self.hint = None if hint is None else printable(" ".join(str(hint).split()))
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
         stream = file or sys.stderr
@@ -36,8 +47,29 @@ class Interrupted(ClickException):
 
     exit_code = 130
 
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
     def show(self, file=None) -> None:  # noqa: ANN001
         print(f"Interrupted: {self.format_message()}", file=file or sys.stderr)
+
+
+class Terminated(KeyboardInterrupt):  # noqa: N818 - raised like Ctrl-C, so that every cleanup runs
+    """SIGTERM (what torchrun, SLURM, Kubernetes and docker send): stopped like Ctrl-C, exit 143."""
+
+
+def terminate_like_ctrl_c() -> None:
+    """From now on SIGTERM unwinds like Ctrl-C: temporary files are removed, finished chunks kept."""
+    import signal
+
+    def stop(signum, frame) -> None:  # noqa: ANN001, ARG001 - signal's signature
+        raise Terminated()
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (an embedding host program): leave its handler alone
+        pass
 
 
 class UsageError(StitchError):

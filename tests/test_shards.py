@@ -124,7 +124,7 @@ def test_opening_an_index_reads_each_shard_header_once(sharded, monkeypatch):
     run_cli("merge", sharded["out"], "-q")
     read = []
     real = plain.read_header
-    monkeypatch.setattr(plain, "read_header", lambda path: (read.append(path.name), real(path))[1])
+    monkeypatch.setattr(plain, "read_header", lambda path, fd=None: (read.append(path.name), real(path, fd))[1])
     reader = open_rows(f"{sharded['out']}.index.json")
     assert reader.num_rows == 12
     assert sorted(read) == sorted(set(read)) and len(read) == 3  # three shards, one read each

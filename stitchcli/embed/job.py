@@ -21,6 +21,7 @@ from stitchcli.encoders import EncoderOptions, load_encoder
 from stitchcli.errors import StitchError
 from stitchcli.relspace import parse_similarity, relative_metadata
 from stitchcli.storage import store
+from stitchcli.storage.locks import output_lock
 from stitchcli.storage.shards.plan import Shard, from_environment
 
 
@@ -73,6 +74,8 @@ def _embed_one(request: EmbedRequest) -> dict:
         raise StitchError(f"--chunk-size must be positive, got {request.chunk_size}")
     if request.num_workers < 0:
         raise StitchError(f"--num-workers must be 0 or more, got {request.num_workers}")
+    if request.encoder_options.max_length <= 0:
+        raise StitchError(f"--max-length must be positive, got {request.encoder_options.max_length}")
     out = store.check_writable(request.out)
     if request.anchors is not None or request.anchor_set is not None:
         parse_similarity(request.similarity)
@@ -92,6 +95,13 @@ def _embed_one(request: EmbedRequest) -> dict:
         rows = rows[part.start : part.stop]
         out = shard.path(out)
         output_key = store.fingerprint(run_key_all, str(shard))
+    with output_lock(out):  # one writer per output: a second run with the same --out says so and exits
+        return _embed_rows(request, dataset, rows, anchor_set, out, output_key, run_key_all, shard)
+
+
+def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Path, output_key: str,
+                run_key_all: str, shard: Shard | None) -> dict:
+    """The embedding itself, under the output's lock: resumable chunks, then the file."""
     if not request.force and out.exists():
         existing = store.read_metadata(out)
         if existing.get("output_key") == output_key:

@@ -14,6 +14,7 @@ from stitchcli.evaluate.evaluation import head_inputs, label_mapping
 from stitchcli.evaluate.prediction_files import PredictionWriter, check_output
 from stitchcli.heads.head import Head, PrototypeHead
 from stitchcli.storage import store
+from stitchcli.storage.locks import output_lock
 from stitchcli.storage.rows import RowReader
 
 # Prototype heads score by cosine; their probabilities are softmax(cosine / T), T fitted on the train
@@ -89,7 +90,8 @@ def run_predict(request: PredictRequest) -> dict:
     if file.has("labels") and file.meta_json("label_names", []):
         target = label_mapping(head, file)[file.read("labels").long()]
     right = 0
-    with store.atomic_path(check_output(request.out), suffix=request.out.suffix) as tmp:
+    out = check_output(request.out)
+    with output_lock(out), store.atomic_path(out, suffix=out.suffix) as tmp:
         writer = PredictionWriter(tmp, request.top_k)
         try:
             for start, classes, scores in predicted_blocks(request, file):

@@ -161,6 +161,18 @@ def save_head(path: Path, head: Head) -> None:
     store.save(path, "head", tensors, metadata)
 
 
+def _check_config(path: Path, config: HeadConfig, label_names) -> None:
+    """Field by field, before any module is built from them."""
+    if not isinstance(label_names, list) or not all(isinstance(n, str) for n in label_names):
+        raise StitchError(f"head file {path}: label_names must be a JSON list of strings")
+    for name in ("in_dim", "num_classes", "hidden"):
+        if getattr(config, name) < 1:
+            raise StitchError(f"head file {path}: {name} must be positive, got {getattr(config, name)}")
+    if config.num_classes != len(label_names):
+        raise StitchError(f"head file {path}: num_classes is {config.num_classes} but label_names lists "
+                          f"{len(label_names)}")
+
+
 def load_head(path: Path) -> Head:
     file = store.load(path, kind="head")
     meta = file.metadata
@@ -174,13 +186,26 @@ def load_head(path: Path) -> Head:
         transform = RelativeTransform.from_metadata(meta)
     except (KeyError, ValueError) as exc:
         raise StitchError(f"head file {path} is missing metadata ({exc})") from None
-    module = build_head(config)
+    _check_config(path, config, label_names)
     weights = {k.removeprefix("weights."): v for k, v in file.tensors.items()
                if k.startswith("weights.")}
-    try:
-        module.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        raise StitchError(f"head file {path} has weights that do not fit its architecture") from exc
+    # The metadata is checked against the tensors before anything is built: a module sized by the
+    # metadata alone (hidden = 2e7) would allocate gigabytes for a file of kilobytes.
+    with torch.device("meta"):
+        shapes = {name: tuple(t.shape) for name, t in build_head(config).state_dict().items()}
+    given = {name: tuple(t.shape) for name, t in weights.items()}
+    if shapes != given:
+        wrong = sorted(set(shapes) ^ set(given)) or sorted(n for n in shapes if shapes[n] != given[n])
+        raise StitchError(f"head file {path}: its metadata (arch {config.arch}, in_dim {config.in_dim}, "
+                          f"num_classes {config.num_classes}, hidden {config.hidden}) does not match its "
+                          f"weights ({wrong[0]}: {given.get(wrong[0])} in the file, {shapes.get(wrong[0])} "
+                          "expected)", hint="the file is damaged or was edited; train the head again.")
+    for name, tensor in [*weights.items(), ("anchor_embeddings", file.tensors.get("anchor_embeddings"))]:
+        if tensor is not None and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise StitchError(f"head file {path}: tensor {name} holds NaN or infinite values",
+                              hint="the file is damaged (or training diverged); train the head again.")
+    module = build_head(config)
+    module.load_state_dict(weights, strict=True)
     module.eval()
     return Head(path=Path(path), config=config, module=module, space=space, encoder=encoder,
                 label_names=label_names, metadata=meta,

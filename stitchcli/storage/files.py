@@ -45,26 +45,23 @@ class _Invalid(ValueError):
     """What is wrong with a header (becomes the end of a one-line error)."""
 
 
-def read_header(path: Path) -> Header:
+def read_header(path: Path, fd: int | None = None) -> Header:
     """The header of a safetensors file, checked the way safetensors checks it when opening one:
     every tensor's byte range matches its dtype and shape, and the ranges tile the data exactly
-    (so a truncated file is caught here). Reads the first 8 + N bytes only."""
+    (so a truncated file is caught here). Reads the first 8 + N bytes only. With ``fd`` (the file,
+    already open) the header comes from that descriptor: rows read through it later belong to the
+    same file even if ``path`` is replaced meanwhile."""
     path = Path(path)
-    if not path.exists():
-        raise StitchError(f"file not found: {path}")
-    if path.is_dir():
-        raise StitchError(f"{path} is a directory, not a .safetensors file")
+    if fd is None:
+        if not path.exists():
+            raise StitchError(f"file not found: {path}")
+        if path.is_dir():
+            raise StitchError(f"{path} is a directory, not a .safetensors file")
     try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            prefix = handle.read(8)
-            if len(prefix) < 8:
-                raise _Invalid(f"only {len(prefix)} bytes long")
-            (length,) = struct.unpack("<Q", prefix)
-            if length > MAX_HEADER_BYTES or 8 + length > size:
-                raise _Invalid(f"header length {length} does not fit a file of {size} bytes")
-            raw = handle.read(length)
-        return replace(_parse(raw, size - 8 - length), data_offset=8 + length)
+        if fd is None:
+            with path.open("rb") as handle:
+                return _header_of(handle.fileno())
+        return _header_of(fd)
     except OSError as exc:
         raise StitchError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except ValueError as exc:  # _Invalid, bad JSON or UTF-8
@@ -72,6 +69,33 @@ def read_header(path: Path) -> Header:
         raise StitchError(
             f"{path} is not a valid safetensors file (truncated or corrupt?): {reason}"
         ) from exc
+
+
+def open_file(path: Path) -> int:
+    """A read-only descriptor of ``path`` (one line if it is missing or a folder)."""
+    path = Path(path)
+    if path.is_dir():
+        raise StitchError(f"{path} is a directory, not a .safetensors file")
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise StitchError(f"file not found: {path}") from None
+    except OSError as exc:
+        raise StitchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _header_of(fd: int) -> Header:
+    size = os.fstat(fd).st_size
+    prefix = os.pread(fd, 8, 0)
+    if len(prefix) < 8:
+        raise _Invalid(f"only {len(prefix)} bytes long")
+    (length,) = struct.unpack("<Q", prefix)
+    if length > MAX_HEADER_BYTES or 8 + length > size:
+        raise _Invalid(f"header length {length} does not fit a file of {size} bytes")
+    raw = os.pread(fd, length, 8)
+    if len(raw) < length:
+        raise _Invalid("the header ends early")
+    return replace(_parse(raw, size - 8 - length), data_offset=8 + length)
 
 
 def _parse(raw: bytes, data_bytes: int) -> Header:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from stitchcli import __version__
 from stitchcli.errors import StitchError
-from stitchcli.storage.files import Header, read_header
+from stitchcli.storage.files import Header, open_file, read_header
 
 if TYPE_CHECKING:
     import torch
@@ -91,7 +91,10 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     0600 would leave results unreadable to everyone else on a shared machine), set after the
     writer is done, since some writers (safetensors) create the file anew.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    from stitchcli.storage.locks import remove_stale_temps, temp_prefix
+
+    remove_stale_temps(path)  # what a killed writer of the same output left behind
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -159,11 +162,12 @@ def read_metadata(path: Path) -> dict[str, str]:
     return read_header(path).metadata
 
 
-def inspect_file(path: Path, kind: str | None = None) -> Header:
+def inspect_file(path: Path, kind: str | None = None, fd: int | None = None) -> Header:
     """Metadata, tensor dtypes and shapes of a plain stitchcli file, checked like ``load_file`` (format,
-    kind, a header that matches the file's size) without importing torch or reading any tensor."""
+    kind, a header that matches the file's size) without importing torch or reading any tensor
+    (through ``fd`` if the file is already open)."""
     path = Path(path)
-    header = read_header(path)
+    header = read_header(path, fd)
     metadata = header.metadata
     if metadata.get("format") != FORMAT or metadata.get("kind") not in KINDS:
         raise StitchError(
@@ -185,17 +189,32 @@ def load_file(path: Path, kind: str | None = None) -> StitchFile:
     from safetensors import safe_open
 
     path = Path(path)
-    metadata = inspect_file(path, kind).metadata
+    fd = open_file(path)
     try:
+        # Header and tensors come from one open file (on Linux through /proc/self/fd): a file
+        # replaced by an atomic rename meanwhile is read wholly old, never as a mix of two.
+        header = inspect_file(path, kind, fd)
+        same_file = f"/proc/self/fd/{fd}"
+        source = same_file if os.path.exists(same_file) else str(path)
         tensors: dict[str, torch.Tensor] = {}
-        with safe_open(str(path), framework="pt") as handle:
-            for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
-                tensors[name] = handle.get_tensor(name)
-    except Exception as exc:
-        raise StitchError(
-            f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
-        ) from exc
-    return StitchFile(path=path, kind=metadata["kind"], tensors=tensors, metadata=metadata)
+        try:
+            with safe_open(source, framework="pt") as handle:
+                for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                    tensors[name] = handle.get_tensor(name)
+        except Exception as exc:
+            raise StitchError(
+                f"{path} is not a valid safetensors file (truncated or corrupt?): {_first_line(exc)}"
+            ) from exc
+    finally:
+        os.close(fd)
+    rows = {name: t.shape[0] if t.dim() else None for name, t in tensors.items() if name in ROW_NAMES}
+    if len(set(rows.values())) > 1:
+        raise StitchError(f"{path} is inconsistent: its row tensors hold {rows} rows",
+                          hint="the file is damaged or was not written by stitchcli; write it again.")
+    return StitchFile(path=path, kind=header.metadata["kind"], tensors=tensors, metadata=header.metadata)
+
+
+ROW_NAMES = ("embeddings", "labels", "indices", "relative")  # one row per sample in every one
 
 
 def article(word: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from stitchcli.errors import StitchError
-from stitchcli.storage.files import Header, TensorSpec
+from stitchcli.storage.files import Header, TensorSpec, open_file
 from stitchcli.storage.plain import StitchFile, inspect_file, missing_tensor
 from stitchcli.storage.shards.index import check_index_kind, joined_header, read_index_headers
 from stitchcli.storage.shards.plan import is_index
@@ -51,19 +51,30 @@ class RowReader:
 
     def __init__(self, path: Path, kind: str | None = "embeddings") -> None:
         self.path = Path(path)
-        if is_index(self.path):  # every shard's header read once, for the checks and the offsets
-            check_index_kind(self.path, kind)
-            index, files, headers = read_index_headers(self.path)
-            header = joined_header(index, headers)
-            bounds = [shard["rows"] for shard in index["shards"]]
-        else:
-            header = inspect_file(self.path, kind)
-            files, bounds, headers = [self.path], [[0, self._rows_of(header)]], [header]
+        # Every file is opened once, its header read through that descriptor and its rows later through
+        # the same one: a file replaced meanwhile (an atomic rename) is read wholly old, never mixed.
+        fds: list[int] = []
+        try:
+            if is_index(self.path):
+                check_index_kind(self.path, kind)
+                index, files, headers = read_index_headers(self.path, fds)
+                header = joined_header(index, headers)
+                bounds = [shard["rows"] for shard in index["shards"]]
+            else:
+                fds.append(open_file(self.path))
+                header = inspect_file(self.path, kind, fds[0])
+                files, bounds, headers = [self.path], [[0, self._rows_of(header)]], [header]
+            for file, (start, stop), part in zip(files, bounds, headers, strict=True):
+                check_rows(file, part, stop - start)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
         self.metadata = header.metadata
         self.kind = self.metadata.get("kind", kind)
         self.specs = header.tensors
-        self.parts = [_Part(Path(file), start, stop, part.tensors, part.data_offset)
-                      for file, (start, stop), part in zip(files, bounds, headers, strict=True)]
+        self.parts = [_Part(Path(file), start, stop, part.tensors, part.data_offset, fd)
+                      for file, (start, stop), part, fd in zip(files, bounds, headers, fds, strict=True)]
         self.num_rows = bounds[-1][1] if bounds else 0
 
     @staticmethod
@@ -131,6 +142,17 @@ class RowReader:
         tensors = {name: self.read(name) for name in self.specs}
         return StitchFile(path=self.path, kind=self.kind or "embeddings", tensors=tensors,
                                 metadata=self.metadata)
+
+
+def check_rows(path: Path, header: Header, rows: int) -> None:
+    """Every row tensor of a file holds ``rows`` rows: a file whose tensors disagree (100 embeddings
+    beside 600 labels) is refused instead of read into its neighbours' bytes or scored short."""
+    for name in ROW_TENSORS:
+        spec = header.tensors.get(name)
+        if spec is not None and (not spec.shape or spec.shape[0] != rows):
+            got = spec.shape[0] if spec.shape else "no"
+            raise StitchError(f"{path} is inconsistent: its '{name}' tensor has {got} rows, the file {rows}",
+                              hint="the file is damaged or was not written by stitchcli; embed it again.")
 
 
 def open_rows(path: Path, kind: str | None = "embeddings") -> RowReader:

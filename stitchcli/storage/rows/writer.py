@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from stitchcli.errors import StitchError
+from stitchcli.storage.locks import output_lock
 from stitchcli.storage.plain import atomic_path, check_writable, header_metadata, own_metadata
 from stitchcli.storage.rows.reader import ROW_TENSORS, TORCH_DTYPES, open_rows
 
@@ -56,6 +57,7 @@ class RowWriter:
         self._fd: int | None = None
 
     def __enter__(self) -> RowWriter:
+        self._stack.enter_context(output_lock(self.path))  # one writer per output (re-entrant)
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
         self._stack.callback(os.close, self._fd)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from stitchcli.errors import StitchError
-from stitchcli.storage.files import Header
+from stitchcli.storage.files import Header, open_file
 from stitchcli.storage.plain import article, atomic_path, inspect_file, kind_hint
 from stitchcli.storage.shards.plan import Shard, index_path, shard_files
 
@@ -72,30 +72,81 @@ def read_index(path: Path) -> tuple[dict, list[Path]]:
     return index, files
 
 
-def read_index_headers(path: Path) -> tuple[dict, list[Path], list[Header]]:
-    """``read_index`` and every shard's header, each read once (the check reads them anyway)."""
+def read_index_headers(path: Path, fds: list[int] | None = None) -> tuple[dict, list[Path], list[Header]]:
+    """``read_index`` and every shard's header, each read once (the checks read them anyway). With
+    ``fds`` (a list to fill) every shard is opened once and its header read through that descriptor,
+    which the caller keeps for the rows: a shard replaced meanwhile is never read as a mix of two."""
     path = Path(path)
     if not path.exists():
         raise StitchError(f"file not found: {path}")
     try:
-        index = json.loads(path.read_text())
-        shards = index["shards"]
-        if index.get("format") != FORMAT:
+        index = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(index, dict) or index.get("format") != FORMAT:
             raise ValueError("not a stitchcli shard index")
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise StitchError(f"{path} is not a stitchcli shard index ({exc})") from None
+    shards = _checked_entries(path, index)
     files = [path.parent / shard["file"] for shard in shards]
     headers = []
     for file, shard in zip(files, shards, strict=True):
-        if not file.exists():
+        if not file.is_file():
             raise StitchError(f"shard {file} listed in {path} is missing")
-        header = inspect_file(file, "embeddings")
+        fd = open_file(file) if fds is not None else None
+        if fd is not None:
+            fds.append(fd)
+        header = inspect_file(file, "embeddings", fd)
         meta = header.metadata
-        if meta.get("shard_run") != index["run"] or meta.get("output_key") != shard["output_key"]:
+        if meta.get("shard_run") != index["run"] or meta.get("output_key") != shard.get("output_key"):
             raise StitchError(f"{file} was embedded again since {path} was written",
                               hint="run `stitch merge` again.")
+        rows = next((spec.shape[0] for name, spec in header.tensors.items() if name in ROWS and spec.shape),
+                    None)
+        start, stop = shard["rows"]
+        if rows != stop - start:
+            raise StitchError(f"{path} says {file.name} holds rows {start}..{stop} ({stop - start}), but the "
+                              f"file holds {rows}", hint="run `stitch merge` again.")
         headers.append(header)
     return index, files, headers
+
+
+ROWS = ("embeddings", "labels", "indices", "relative")
+
+
+def _checked_entries(path: Path, index: dict) -> list[dict]:
+    """The index's shard entries, each checked field by field: plain file names inside the index's
+    folder, once each, row ranges contiguous from 0 to ``num_samples``."""
+    shards, total = index.get("shards"), index.get("num_samples")
+    if not isinstance(shards, list) or not shards:
+        raise StitchError(f"{path}: 'shards' must be a non-empty list")
+    if not _count(total):
+        raise StitchError(f"{path}: 'num_samples' must be a whole number, got {total!r}")
+    if not isinstance(index.get("run"), str) or not isinstance(index.get("metadata"), dict):
+        raise StitchError(f"{path}: 'run' must be a string and 'metadata' an object")
+    expected, names = 0, set()
+    for number, shard in enumerate(shards):
+        where = f"{path}: shard entry {number}"
+        if not isinstance(shard, dict):
+            raise StitchError(f"{where} is not an object")
+        name, rows = shard.get("file"), shard.get("rows")
+        if not isinstance(name, str) or not name or name in (".", "..") or Path(name).name != name \
+                or "\\" in name:
+            raise StitchError(f"{where}: 'file' must be a plain file name beside the index, got {name!r}",
+                              hint="an index only lists shards in its own folder.")
+        if name in names:
+            raise StitchError(f"{where}: {name} is listed twice")
+        names.add(name)
+        if not (isinstance(rows, list) and len(rows) == 2 and all(map(_count, rows)) and rows[0] == expected
+                and rows[1] > rows[0]):
+            raise StitchError(f"{where}: 'rows' must be [{expected}, end > {expected}], got {rows!r}",
+                              hint="shards cover 0..num_samples in order, without gaps or overlaps.")
+        expected = rows[1]
+    if expected != total:
+        raise StitchError(f"{path}: the shards cover rows 0..{expected} but 'num_samples' says {total}")
+    return shards
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def index_header(path: Path, kind: str | None) -> Header:
