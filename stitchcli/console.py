@@ -104,6 +104,19 @@ def rate_column() -> ProgressColumn:
     return _RateColumn()
 
 
+SHOWN = 200  # characters of one value from a file shown in a table or a status line
+
+
+def safe(value, limit: int = SHOWN) -> str:
+    """A value read from a file, safe to print for people: control characters escaped (no ANSI
+    escapes or fake lines from a crafted file), rich markup escaped, at most ``limit`` characters."""
+    from rich.markup import escape
+
+    from stitchcli.errors import printable
+
+    return escape(printable(str(value), limit))
+
+
 NAME_MIN_WIDTH = 12  # a name column folds, but never below this (or its longest name)
 
 

@@ -93,7 +93,7 @@ def embed(
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
 
-    from stitchcli.console import log
+    from stitchcli.console import log, safe
     from stitchcli.data import ReadOptions
     from stitchcli.embed import EmbedRequest, run_embed
     from stitchcli.encoders import EncoderOptions
@@ -116,7 +116,8 @@ def embed(
         log(f"{written} is up to date (same encoder, options, data and anchors); --force embeds again")
     elif not quiet:
         extra = f", relative to {meta['num_anchors']} anchors" if "num_anchors" in meta else ""
-        log(f"[green]wrote[/] {written}: {meta['num_samples']} × {meta['dim']} from {meta['encoder']}{extra}")
+        log(f"[green]wrote[/] {written}: {meta['num_samples']} × {meta['dim']} from "
+            f"{safe(meta['encoder'])}{extra}")
     if "index" in meta and not quiet:
         log(f"[green]wrote[/] {meta['index']}: every shard is done")
 

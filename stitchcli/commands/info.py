@@ -31,15 +31,15 @@ def info(
         return
     from rich.table import Table
 
-    from stitchcli.console import stdout
+    from stitchcli.console import safe, stdout
 
-    table = Table(title=f"{file} ({metadata.get('kind')})", show_header=True)
+    table = Table(title=f"{safe(file)} ({safe(metadata.get('kind'))})", show_header=True)
     table.add_column("key")
     table.add_column("value", overflow="fold")
-    for key, value in sorted(metadata.items()):
-        table.add_row(key, value)
+    for key, value in sorted(metadata.items()):  # a file's strings are shown escaped and shortened
+        table.add_row(safe(key), safe(value, 2000))
     for name, spec in shapes.items():
-        table.add_row(f"[cyan]tensor[/] {name}", f"{spec['dtype']} {spec['shape']}")
+        table.add_row(f"[cyan]tensor[/] {safe(name)}", f"{spec['dtype']} {spec['shape']}")
     stdout.print(table)
 
 

@@ -106,7 +106,7 @@ def predict(
         check_streaming(dataset, streaming)
         check_dataset_exists(dataset)
 
-    from stitchcli.console import log
+    from stitchcli.console import log, safe
     from stitchcli.heads import load_head
     from stitchcli.translate import translation_methods
 
@@ -136,8 +136,8 @@ def predict(
     elif not quiet:
         accuracy = summary["accuracy"]
         scored = "" if accuracy is None else f", accuracy {accuracy:.3f}"
-        log(f"[green]wrote[/] {summary['predictions']}: {summary['num_samples']} predictions of "
-            f"{summary['head_encoder']}'s head on {summary['encoder']}{scored}")
+        log(f"[green]wrote[/] {safe(summary['predictions'])}: {summary['num_samples']} predictions of "
+            f"{safe(summary['head_encoder'])}'s head on {safe(summary['encoder'])}{scored}")
 
 
 def register(app: typer.Typer) -> None:

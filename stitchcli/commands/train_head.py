@@ -57,7 +57,7 @@ def train_head(
     store.require_labels(embeddings, store.load_metadata_checked(embeddings, kind="embeddings"),
                          "train a head")
 
-    from stitchcli.console import log
+    from stitchcli.console import log, safe
     from stitchcli.heads import TrainRequest, save_head
     from stitchcli.heads import train_head as train
     from stitchcli.relspace import RelativeTransform
@@ -86,7 +86,7 @@ def train_head(
     elif not quiet:
         inputs = (f" ({head.transform.describe()})" if space == "relative"
                   else f" (via {translate})" if translate else "")
-        log(f"[green]wrote[/] {out}: {space}{inputs} {arch} head on {head.encoder}, "
+        log(f"[green]wrote[/] {out}: {space}{inputs} {arch} head on {safe(head.encoder)}, "
             f"train accuracy {summary['train_accuracy']:.3f}")
 
 

@@ -39,11 +39,15 @@ def _read_text(path: Path) -> tuple[str, bytes]:
 
 
 def _rows_from_delimited(text: str, delimiter: str, path: Path) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: an unterminated quote is an error at its line, not the rest of the file read as one field
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise StitchError(f"dataset {path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+        kind = path.suffix[1:].upper()
+        raise StitchError(f"dataset {path} is not valid {kind}: {exc} in the record after line "
+                          f"{reader.line_num}",
+                          hint="check the quoting there: a field that opens a quote must close it.") from None
     if not reader.fieldnames:
         raise StitchError(f"dataset {path} has no header row")
     if not rows:
@@ -71,9 +75,14 @@ def _rows_from_jsonl(text: str, path: Path) -> list[dict]:
 def _column(rows: list[dict], name: str, kind: str, path: Path, flag: str) -> list:
     available = list(rows[0].keys())
     if name not in available:
+        hint = f"choose one with {flag}."
+        other = {".csv": ("\t", "tab", ".tsv"), ".tsv": (",", "comma", ".csv")}.get(path.suffix.lower())
+        if other and any(other[0] in str(column) for column in available):
+            hint = (f"its header holds {other[1]}s: it looks {other[1]}-separated; name the file "
+                    f"{path.stem}{other[2]}.")
         raise StitchError(
             f"dataset {path} has no {kind} column '{name}' (columns: {', '.join(map(str, available))})",
-            hint=f"choose one with {flag}.",
+            hint=hint,
         )
     values = []
     for number, row in enumerate(rows):

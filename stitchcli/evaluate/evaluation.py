@@ -72,7 +72,7 @@ def check_compatible(head: Head, file: RowReader) -> None:
 
 def label_mapping(head: Head, file: RowReader) -> torch.Tensor:
     """File label ids -> head class ids, matched by name (the order may differ)."""
-    names = file.meta_json("label_names", [])
+    names = file.label_names()
     lookup = {name: i for i, name in enumerate(head.label_names)}
     unknown = [n for n in names if n not in lookup]
     if unknown:
@@ -145,7 +145,7 @@ def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
 
 
 def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -> Result:
-    target = label_mapping(head, file)[file.read("labels").long()]
+    target = label_mapping(head, file)[file.labels()]
     matrix = confusion(predicted, target, head.config.num_classes)
     encoder = file.metadata.get("encoder", "?")
     return Result(

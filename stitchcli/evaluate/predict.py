@@ -88,7 +88,7 @@ def run_predict(request: PredictRequest) -> dict:
     ids = _ids(request, file)
     target = None
     if file.has("labels") and file.meta_json("label_names", []):
-        target = label_mapping(head, file)[file.read("labels").long()]
+        target = label_mapping(head, file)[file.labels()]
     right = 0
     out = check_output(request.out)
     with output_lock(out), store.atomic_path(out, suffix=out.suffix) as tmp:

@@ -9,7 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from stitchcli.console import keep_numbers_whole
+from stitchcli.console import SHOWN, keep_numbers_whole, safe
+from stitchcli.errors import printable
 from stitchcli.evaluate.evaluation import Result
 
 SPEC_WIDTH = 28
@@ -54,7 +55,7 @@ def results_table(results: list[Result]) -> Group:
     table.add_column("head", no_wrap=True)
     table.add_column("space", no_wrap=True)
     for column in columns:
-        table.add_column(column_names[column], justify="right", no_wrap=True)
+        table.add_column(safe(column_names[column]), justify="right", no_wrap=True)
     legend = []
     for row in rows:
         first = next(r for r in results if row_key(r) == row)
@@ -68,13 +69,14 @@ def results_table(results: list[Result]) -> Group:
                 cells.append(f"{result.accuracy:.3f} ")
             else:
                 cells.append(f"[bold]{result.accuracy:.3f}*[/]")
-        table.add_row(head_names[first.head] + via, first.space, *cells)
-        if not via:
-            legend.append(f"  {head_names[first.head]}: {first.space} head on {first.head_encoder} "
-                          f"({first.head})")
+        table.add_row(safe(head_names[first.head] + via), safe(first.space), *cells)
+        if not via:  # the legend is plain text (no markup), but a file's strings are still escaped
+            legend.append(f"  {printable(head_names[first.head])}: {printable(first.space)} head on "
+                          f"{printable(first.head_encoder, SHOWN)} ({printable(first.head)})")
     for column in columns:
         encoder = next(r.encoder for r in results if r.embeddings == column)
-        legend.append(f"  {column_names[column]}: {encoder} ({column})")
+        legend.append(f"  {printable(column_names[column])}: {printable(encoder, SHOWN)} "
+                      f"({printable(column)})")
     return Group(keep_numbers_whole(table), Text("\n".join(legend), style="dim", no_wrap=True))
 
 
@@ -85,19 +87,19 @@ def fmt(value: float | None) -> str:
 def per_class_table(result: Result) -> Group:
     """One pair's per-class precision, recall, F1 and support, and its confusion matrix (rows: true
     class, columns: predicted)."""
-    title = (f"{Path(result.head).stem} ({result.method}) on {Path(result.embeddings).stem}: "
+    title = (f"{safe(Path(result.head).stem)} ({result.method}) on {safe(Path(result.embeddings).stem)}: "
              f"accuracy {fmt(result.accuracy)}")
     scores = Table(title=title)
     for name in ("class", "precision", "recall", "F1", "support"):
         scores.add_column(name, justify="left" if name == "class" else "right")
     for name, row in (result.per_class or {}).items():
-        scores.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+        scores.add_row(safe(name), f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
                        str(row["support"]))
     names = list(result.per_class or {})
     matrix = Table(title="confusion (rows: true class, columns: predicted)")
     matrix.add_column("true \\ predicted")
     for name in names:
-        matrix.add_column(name, justify="right")
+        matrix.add_column(safe(name), justify="right")
     for i, (name, counts) in enumerate(zip(names, result.confusion or [], strict=True)):
-        matrix.add_row(name, *(f"[bold]{n}[/]" if i == j else str(n) for j, n in enumerate(counts)))
+        matrix.add_row(safe(name), *(f"[bold]{n}[/]" if i == j else str(n) for j, n in enumerate(counts)))
     return Group(keep_numbers_whole(scores), keep_numbers_whole(matrix))

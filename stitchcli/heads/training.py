@@ -128,8 +128,8 @@ def train_head(request: TrainRequest) -> Head:
     transform = request.transform if request.space == "relative" else RelativeTransform()
     file = open_rows(request.embeddings)
     inputs = FileInputs(file, request.space, transform)
-    labels = file.read("labels").long()
-    label_names = file.meta_json("label_names", [])
+    labels = file.labels()
+    label_names = file.label_names()
     if len(label_names) < 2:
         raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
     if request.space == "relative" and transform.topk > inputs.dim:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,12 @@ class StitchFile:
     def meta_json(self, key: str, default=None):
         """A metadata value that was stored as JSON."""
         raw = self.metadata.get(key)
-        return default if raw is None else json.loads(raw)
+        if raw is None:
+            return default
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise StitchError(f"{self.path}: metadata '{key}' is not valid JSON") from None
 
     def same_rows(self, other: StitchFile) -> bool:
         """Whether both files embed the same rows of the same source (in the same order)."""
@@ -129,7 +135,24 @@ def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict
     contiguous = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(contiguous, str(tmp), metadata=meta)
+        _canonical_header(tmp)
     return path
+
+
+def _canonical_header(path: Path) -> None:
+    """Rewrite a safetensors header in place with its metadata keys in sorted order: safetensors
+    writes them in hash-map order, which changes from run to run, so the same input gave files that
+    differed byte-wise. The header keeps its length (padded with spaces, as safetensors pads it)."""
+    with open(path, "r+b") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+        metadata = header.pop("__metadata__", None)
+        ordered = {"__metadata__": dict(sorted(metadata.items()))} if metadata is not None else {}
+        ordered |= dict(sorted(header.items(), key=lambda item: item[1]["data_offsets"]))
+        raw = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(raw) <= length:  # the same content: never longer in practice; if it were, leave it
+            handle.seek(8)
+            handle.write(raw + b" " * (length - len(raw)))
 
 
 # safetensors metadata holds strings only; these keys are numbers, flags or JSON when read back.

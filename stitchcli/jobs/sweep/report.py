@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from stitchcli.console import keep_numbers_whole
+from stitchcli.console import keep_numbers_whole, safe
 from stitchcli.evaluate.report import fmt, short_spec
 from stitchcli.jobs.sweep.seeds import within_noise
 
@@ -52,7 +52,7 @@ def sweep_pairs_table(result) -> Table:
                  "of native", "of probe"):
         table.add_column(name, justify="left" if name.endswith(" on") else "right", no_wrap=True)
     for pair in result.pairs:
-        table.add_row(short_spec(pair.head_encoder), short_spec(pair.encoder), fmt(pair.accuracy),
+        table.add_row(safe(short_spec(pair.head_encoder)), safe(short_spec(pair.encoder)), fmt(pair.accuracy),
                       fmt(pair.own_accuracy), fmt(pair.native_accuracy), fmt(pair.probe_accuracy),
                       fmt(pair.kept), fmt(pair.of_native), fmt(pair.of_probe))
     return keep_numbers_whole(table)

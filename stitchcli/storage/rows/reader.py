@@ -98,7 +98,31 @@ class RowReader:
 
     def meta_json(self, key: str, default=None):
         raw = self.metadata.get(key)
-        return default if raw is None else json.loads(raw)
+        if raw is None:
+            return default
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise StitchError(f"{self.path}: metadata '{key}' is not valid JSON") from None
+
+    def label_names(self) -> list[str]:
+        """The file's class names, checked: a JSON list of strings."""
+        names = self.meta_json("label_names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise StitchError(f"{self.path}: metadata 'label_names' must be a JSON list of strings")
+        return names
+
+    def labels(self) -> torch.Tensor:
+        """Every row's class id, checked against ``label_names`` (an id outside them is named with its
+        row, never read into another class or a wrong score)."""
+        labels = self.read("labels").long()
+        count = len(self.label_names())
+        bad = ((labels < 0) | (labels >= count)).nonzero().flatten()
+        if len(bad):
+            row = int(bad[0])
+            raise StitchError(f"{self.path}: label id {int(labels[row])} in row {row} is outside its "
+                              f"{count} label_names", hint="the file is damaged; embed it again.")
+        return labels
 
     def read(self, name: str, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Rows ``start .. stop`` of a row tensor, or the whole of another tensor."""
