@@ -1,5 +1,5 @@
 """Entry point for ``python -m stitchcli``."""
 
-from stitchcli.cli import main
+from stitchcli._entry import main
 
 main()

@@ -122,5 +122,16 @@ info.register(app)
 
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
     terminate_like_ctrl_c()
-    app()
+    try:
+        app()
+    finally:
+        # The command is over (its output written or not): a signal that arrives while the
+        # interpreter shuts down changes nothing, so it no longer turns a finished run into a kill.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                signal.signal(signum, signal.SIG_IGN)
+            except ValueError:  # not the main thread
+                pass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from stitchcli._signals import Terminated, terminate_like_ctrl_c  # noqa: F401 - re-exported
+
 try:  # typer >= 0.29 vendors click and handles only its own exception classes
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer on top of click
@@ -53,23 +55,6 @@ class Interrupted(ClickException):
 
     def show(self, file=None) -> None:  # noqa: ANN001
         print(f"Interrupted: {self.format_message()}", file=file or sys.stderr)
-
-
-class Terminated(KeyboardInterrupt):  # noqa: N818 - raised like Ctrl-C, so that every cleanup runs
-    """SIGTERM (what torchrun, SLURM, Kubernetes and docker send): stopped like Ctrl-C, exit 143."""
-
-
-def terminate_like_ctrl_c() -> None:
-    """From now on SIGTERM unwinds like Ctrl-C: temporary files are removed, finished chunks kept."""
-    import signal
-
-    def stop(signum, frame) -> None:  # noqa: ANN001, ARG001 - signal's signature
-        raise Terminated()
-
-    try:
-        signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread (an embedding host program): leave its handler alone
-        pass
 
 
 class UsageError(StitchError):
