@@ -6,6 +6,7 @@ import codecs
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -359,3 +360,26 @@ def test_prompts_file_from_a_dataset_or_names(image_folder, tmp_path):
     assert_one_line_error(run_cli("prompts", "--out", out), "either --labels-from", exit_code=2)
     assert_one_line_error(run_cli("prompts", "--label", "x", "--template", "no slot", "--out", out),
                           "has no {label}", exit_code=2)
+
+
+def test_every_view_keeps_its_samples_and_reads_without_its_source(languages, tmp_path, monkeypatch):
+    from stitchcli.anchors import load_anchor_set
+
+    d = languages["dir"]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    en, xx = (Path(shutil.copy(languages[name], copies / f"{name}.csv")) for name in ("en", "xx"))
+    anchors(tmp_path / "a.safetensors", en, "--parallel", xx)
+    before = embed(languages["xx_encoder"], languages["xx"], d / "x1.safetensors", "--anchors",
+                   tmp_path / "a.safetensors").tensors["anchor_embeddings"]
+    for path in (en, xx):
+        path.unlink()  # both views' sources are gone: the file keeps their samples
+    anchor_set = load_anchor_set(tmp_path / "a.safetensors")
+    assert len(anchor_set.samples) == 2
+    view = anchor_set.viewed(str(xx), "", "text")
+    texts = [view.load_source().sample(i) for i in view.indices.tolist()]
+    assert all(isinstance(t, str) and t for t in texts)
+    monkeypatch.setenv("STITCH_NO_ANCHOR_CACHE", "1")  # embedded again, from the stored samples
+    again = embed(languages["xx_encoder"], languages["xx"], d / "x2.safetensors", "--anchors",
+                  tmp_path / "a.safetensors", "--anchor-view", str(xx)).tensors["anchor_embeddings"]
+    assert torch.allclose(before, again, atol=1e-5)
