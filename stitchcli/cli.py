@@ -15,6 +15,7 @@ from stitchcli.commands import (
     compare,
     embed,
     evaluate,
+    import_,
     info,
     merge,
     predict,
@@ -116,6 +117,7 @@ compare.register(app)
 sweep.register(app)
 run.register(app)
 merge.register(app)
+import_.register(app)
 prompts.register(app)
 info.register(app)
 

@@ -38,7 +38,11 @@ class AnchorView:
 
 def absolute(source: str) -> str:
     """Local sources are recorded as absolute paths, so the anchors work from any folder."""
-    return source if source.startswith("hf:") else str(Path(source).resolve())
+    if source.startswith("hf:"):
+        return source
+    if source.startswith("ids:"):
+        return "ids:" + str(Path(source.removeprefix("ids:")).resolve())
+    return str(Path(source).resolve())
 
 
 def view_of(dataset: Dataset, read: ReadOptions, indices: torch.Tensor) -> AnchorView:

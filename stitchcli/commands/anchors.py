@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from stitchcli.commands.options import (
-    DatasetOpt,
     ImageColumnOpt,
     JsonOpt,
     LabelColumnOpt,
@@ -22,9 +21,11 @@ from stitchcli.commands.options import (
 
 
 def anchors(
-    dataset: DatasetOpt,
     num: Annotated[int, typer.Option("--num", "-k", help="Number of anchors K.")],
     out: OutOpt,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", "-d", help="The train source the anchors are rows of (any format of `stitch embed`).",
+        rich_help_panel="Dataset")] = None,
     strategy: Annotated[str, typer.Option(
         help="random, stratified (round-robin over classes), fps or kmeans (these two need "
         "--embeddings), aligned (needs --embeddings of two or more encoders).")] = "random",
@@ -44,6 +45,9 @@ def anchors(
     id_column: Annotated[str | None, typer.Option(
         help="Align the --parallel views by this column instead of by row (an image folder's id is "
         "the file name without suffix).", rich_help_panel="Parallel anchors")] = None,
+    ids: Annotated[Path | None, typer.Option(
+        help="Instead of --dataset: sample ids of vectors made elsewhere (one per line, .npy or .json), "
+        "for `stitch import`.")] = None,
     samples: Annotated[bool, typer.Option(
         "--samples/--no-samples", help="Keep the anchor samples in the file (texts as UTF-8, images as "
         "their original bytes, every view), so the source is no longer needed; --no-samples keeps only "
@@ -61,6 +65,10 @@ def anchors(
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
+    if (dataset is None) == (ids is None):
+        raise UsageError("give either --dataset SOURCE or --ids IDS_FILE")
+    if ids is not None:
+        dataset = f"ids:{ids}"
     check_streaming(dataset, streaming)
     check_dataset_exists(dataset)
     for view in parallel or []:

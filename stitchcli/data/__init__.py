@@ -43,7 +43,7 @@ def _register_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from stitchcli.data import hub, images, tabular  # noqa: F401
+        from stitchcli.data import hub, ids, images, tabular  # noqa: F401
 
         # Registered after the image folder, so tried before it: a folder of Parquet shards.
         importlib.import_module("stitchcli.data.arrow")

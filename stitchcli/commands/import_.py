@@ -1,0 +1,55 @@
+"""``stitch import``: embeddings made elsewhere as an ordinary embeddings file (relative vectors included)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stitchcli import defaults
+from stitchcli.commands.options import CenterOpt, JsonOpt, OutOpt, QuietOpt, SimilarityOpt
+
+
+def import_vectors(
+    vectors: Annotated[Path, typer.Argument(
+        help="Vectors made elsewhere: .npy (N×D), .npz or .safetensors (an 'embeddings' array), or "
+        ".parquet.")],
+    ids: Annotated[str, typer.Option(
+        "--ids", help="Each vector's sample id: a file (one id per line, .npy or .json) or a column / "
+        "array of the vectors file.")],
+    anchors: Annotated[Path, typer.Option(help="Anchor set from `stitch anchors --ids IDS_FILE`.")],
+    out: OutOpt,
+    labels: Annotated[str | None, typer.Option(
+        help="Each vector's label: a file (one per line) or a column / array of the vectors file "
+        "[default: unlabelled].")] = None,
+    vector_column: Annotated[str, typer.Option(
+        help="Parquet: the column holding the vectors.")] = "embedding",
+    similarity: SimilarityOpt = defaults.SIMILARITY,
+    center: CenterOpt = defaults.CENTER,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Import vectors made elsewhere (an embedding API, a graph or audio model) for stitching."""
+    import json
+
+    from stitchcli.storage import store
+
+    store.load_metadata_checked(anchors, kind="anchors")  # before torch is imported
+    store.check_writable(out)
+
+    from stitchcli.console import log, safe
+    from stitchcli.embed import ImportRequest, run_import
+
+    meta = run_import(ImportRequest(vectors, ids, anchors, out, labels, vector_column, similarity, center))
+    summary = {"embeddings": str(out), "encoder": meta["encoder"], "num_samples": int(meta["num_samples"]),
+               "dim": int(meta["dim"]), "num_anchors": int(meta["num_anchors"])}
+    if json_output:
+        typer.echo(json.dumps(summary))
+    elif not quiet:
+        log(f"[green]wrote[/] {safe(out)}: {summary['num_samples']} × {summary['dim']} imported from "
+            f"{safe(vectors)}, relative to {summary['num_anchors']} anchors")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_vectors)
