@@ -326,3 +326,11 @@ def test_shards_and_torchrun_predict_every_row_once(trained, other_bert, tmp_pat
     rows = read_rows(out)
     assert [(r["id"], r["label"]) for r in rows] == [(r["id"], r["label"]) for r in whole]
     assert all(abs(float(a["score"]) - float(b["score"])) < 1e-4 for a, b in zip(rows, whole, strict=True))
+
+
+def test_info_shows_the_carried_anchor_set_in_a_line(trained):
+    table = ok("info", trained["heads"]["translated"])
+    line = next(line for line in table.splitlines() if "anchor_set" in line)
+    assert "16 random anchors of" in line and "samples stored" in line and "{" not in line
+    whole = json.loads(ok("info", trained["heads"]["translated"], "--json"))["metadata"]["anchor_set"]
+    assert json.loads(whole)["num_anchors"] == "16"  # --json keeps it whole

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -37,10 +38,21 @@ def info(
     table.add_column("key")
     table.add_column("value", overflow="fold")
     for key, value in sorted(metadata.items()):  # a file's strings are shown escaped and shortened
-        table.add_row(safe(key), safe(value, 2000))
+        table.add_row(safe(key), safe(_carried(value) if key == "anchor_set" else value, 2000))
     for name, spec in shapes.items():
         table.add_row(f"[cyan]tensor[/] {safe(name)}", f"{spec['dtype']} {spec['shape']}")
     stdout.print(table)
+
+
+def _carried(raw: str) -> str:
+    """The anchor set a head carries, in a line (``--json`` gives it whole)."""
+    try:
+        meta = json.loads(raw)
+        samples = "samples stored" if meta.get("samples") == "stored" else "no samples"
+        return (f"{meta.get('num_anchors', '?')} {meta.get('strategy', '?')} anchors of "
+                f"{meta.get('dataset', '?')} (set {meta.get('anchors_fingerprint', '?')}, {samples})")
+    except (ValueError, AttributeError):
+        return raw
 
 
 def register(app: typer.Typer) -> None:
