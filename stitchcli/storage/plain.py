@@ -38,13 +38,7 @@ class StitchFile:
 
     def meta_json(self, key: str, default=None):
         """A metadata value that was stored as JSON."""
-        raw = self.metadata.get(key)
-        if raw is None:
-            return default
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise StitchError(f"{self.path}: metadata '{key}' is not valid JSON") from None
+        return json_metadata(self.metadata, key, default, self.path)
 
     def same_rows(self, other: StitchFile) -> bool:
         """Whether both files embed the same rows of the same source (in the same order)."""
@@ -58,6 +52,18 @@ class StitchFile:
         if name not in self.tensors:
             raise missing_tensor(self.path, name)
         return self.tensors[name]
+
+
+def json_metadata(metadata: dict[str, str], key: str, default, path: Path):
+    """``metadata[key]`` decoded from JSON (``default`` if absent); one line naming the file and key
+    if it is not JSON."""
+    raw = metadata.get(key)
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise StitchError(f"{path}: metadata '{key}' is not valid JSON") from None
 
 
 def missing_tensor(path: Path, name: str) -> StitchError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import torch
 
 from stitchcli.errors import StitchError
 from stitchcli.storage.files import Header, TensorSpec, open_file
-from stitchcli.storage.plain import StitchFile, inspect_file, missing_tensor
+from stitchcli.storage.plain import StitchFile, inspect_file, json_metadata, missing_tensor
 from stitchcli.storage.shards.index import check_index_kind, joined_header, read_index_headers
 from stitchcli.storage.shards.plan import is_index
 
@@ -97,13 +96,7 @@ class RowReader:
             raise missing_tensor(self.path, name)
 
     def meta_json(self, key: str, default=None):
-        raw = self.metadata.get(key)
-        if raw is None:
-            return default
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise StitchError(f"{self.path}: metadata '{key}' is not valid JSON") from None
+        return json_metadata(self.metadata, key, default, self.path)
 
     def label_names(self) -> list[str]:
         """The file's class names, checked: a JSON list of strings."""
