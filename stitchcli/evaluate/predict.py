@@ -75,15 +75,20 @@ def _ids(request: PredictRequest, file: RowReader):
     return lambda start, stop: ids[start:stop]
 
 
+def check_top_k(head: Head, top_k: int) -> None:
+    """``--top-k`` between 1 and the head's class count (checked before any embedding or reading)."""
+    if not 1 <= top_k <= head.config.num_classes:
+        raise UsageError(f"--top-k must be between 1 and the head's {head.config.num_classes} classes, "
+                         f"got {top_k}")
+
+
 def run_predict(request: PredictRequest) -> dict:
     """Write every row's prediction to ``request.out`` (atomically); the summary says how many rows
     and, when the file has labels the head knows, the accuracy (as ``evaluate`` computes it)."""
     from stitchcli.storage import open_rows
 
     head = request.head
-    if not 1 <= request.top_k <= head.config.num_classes:
-        raise UsageError(f"--top-k must be between 1 and the head's {head.config.num_classes} classes, "
-                         f"got {request.top_k}")
+    check_top_k(head, request.top_k)
     file = open_rows(request.embeddings)
     ids = _ids(request, file)
     target = None

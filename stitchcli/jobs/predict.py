@@ -15,7 +15,8 @@ from stitchcli.console import log
 from stitchcli.data import ReadOptions
 from stitchcli.embed.distributed import under_torchrun
 from stitchcli.encoders import EncoderOptions
-from stitchcli.errors import StitchError, UsageError
+from stitchcli.errors import StitchError
+from stitchcli.evaluate.predict import check_top_k
 from stitchcli.heads.head import Head
 from stitchcli.storage.shards.plan import Shard, from_environment
 
@@ -115,6 +116,4 @@ def check_request(request: PredictDataRequest) -> None:
     """Everything that can be refused before the model loads."""
     if request.batch_size <= 0:
         raise StitchError(f"--batch-size must be positive, got {request.batch_size}")
-    if not 1 <= request.top_k <= request.head.config.num_classes:
-        raise UsageError(f"--top-k must be between 1 and the head's {request.head.config.num_classes} "
-                          f"classes, got {request.top_k}")
+    check_top_k(request.head, request.top_k)
