@@ -44,8 +44,6 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float
     import matplotlib
 
     from stitchcli.evaluate.report import row_key, short_spec
-    from stitchcli.storage.store import atomic_path
-
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
     import numpy as np
@@ -84,12 +82,7 @@ def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float
                  "—: could not run)", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                  label="accuracy (from chance)" if scale == "chance" else "accuracy (data range)")
-    fig.tight_layout()
-    try:
-        with atomic_path(Path(path), suffix=f".{fmt}") as tmp:
-            fig.savefig(tmp, format=fmt)
-    finally:
-        plt.close(fig)
+    _save(fig, path, fmt)
 
 
 def plot_confusion(result: Result, path: Path, dpi: int = 100) -> None:
@@ -97,8 +90,6 @@ def plot_confusion(result: Result, path: Path, dpi: int = 100) -> None:
     each row's share of its samples (the count written in each cell)."""
     fmt = plot_format(path)
     import matplotlib
-
-    from stitchcli.storage.store import atomic_path
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -122,6 +113,15 @@ def plot_confusion(result: Result, path: Path, dpi: int = 100) -> None:
     ax.set_title(f"{Path(result.head).stem} ({result.method}) on {Path(result.embeddings).stem}\n"
                  f"accuracy {result.accuracy:.3f}", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    _save(fig, path, fmt)
+
+
+def _save(fig, path: Path, fmt: str) -> None:
+    """Write a finished figure atomically in ``fmt`` and free it (also when writing fails)."""
+    import matplotlib.pyplot as plt
+
+    from stitchcli.storage.store import atomic_path
+
     fig.tight_layout()
     try:
         with atomic_path(Path(path), suffix=f".{fmt}") as tmp:
