@@ -9,19 +9,24 @@ import typer
 
 from stitchcli import defaults
 from stitchcli.commands.options import (
+    MODEL,
     CenterOpt,
     DatasetOpt,
+    DeviceOpt,
+    DtypeOpt,
     ImageColumnOpt,
     LabelColumnOpt,
+    MaxLengthOpt,
     OutOpt,
+    PoolingOpt,
     QuietOpt,
     SimilarityOpt,
     SplitOpt,
     StreamingOpt,
     TextColumnOpt,
+    TrustRemoteCodeOpt,
+    WeightsOpt,
 )
-
-MODEL = "Model"
 
 
 def embed(
@@ -35,22 +40,14 @@ def embed(
     label_column: LabelColumnOpt = "label",
     image_column: ImageColumnOpt = "image",
     streaming: StreamingOpt = False,
-    pooling: Annotated[str | None, typer.Option(
-        help="mean (masked), cls or pooler. Default for hf: text models mean; vision models what "
-        "their family's card uses (cls for ViT/DeiT/DINOv2, pooler for CLIP/SigLIP vision and CNNs). "
-        "timm: mean/cls override the model's own pooling.", rich_help_panel=MODEL)] = None,
-    max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
+    pooling: PoolingOpt = None,
+    max_length: MaxLengthOpt = 256,
     batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 32,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)] = "auto",
-    dtype: Annotated[str, typer.Option(
-        help="float32, float16 or bfloat16.", rich_help_panel=MODEL)] = "float32",
-    weights: Annotated[Path | None, typer.Option(
-        help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
-        rich_help_panel=MODEL)] = None,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "float32",
+    weights: WeightsOpt = None,
     limit: Annotated[int | None, typer.Option(help="Embed only the first N samples.")] = None,
-    trust_remote_code: Annotated[bool, typer.Option(
-        "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
-        rich_help_panel=MODEL)] = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
     anchors: Annotated[Path | None, typer.Option(
         help="Anchor set from `stitch anchors`: also store anchor embeddings and relative vectors.")] = None,
     anchor_view: Annotated[str | None, typer.Option(

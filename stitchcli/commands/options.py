@@ -46,6 +46,21 @@ TopkPowerOpt = Annotated[float, typer.Option(
 CenterOpt = Annotated[bool, typer.Option(
     "--center/--no-center", help="Subtract the anchors' mean from samples and anchors first.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+# How an encoder is loaded and run: the same options for `embed` and `predict --encoder`.
+MODEL = "Model"
+PoolingOpt = Annotated[str | None, typer.Option(
+    help="mean (masked), cls or pooler. Default for hf: text models mean; vision models what "
+    "their family's card uses (cls for ViT/DeiT/DINOv2, pooler for CLIP/SigLIP vision and CNNs). "
+    "timm: mean/cls override the model's own pooling.", rich_help_panel=MODEL)]
+MaxLengthOpt = Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)]
+DeviceOpt = Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)]
+DtypeOpt = Annotated[str, typer.Option(help="float32, float16 or bfloat16.", rich_help_panel=MODEL)]
+WeightsOpt = Annotated[Path | None, typer.Option(
+    help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
+    rich_help_panel=MODEL)]
+TrustRemoteCodeOpt = Annotated[bool, typer.Option(
+    "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
+    rich_help_panel=MODEL)]
 ArchOpt = Annotated[str, typer.Option(
     help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
     "nearest by cosine), linear or mlp.")]

@@ -9,13 +9,19 @@ from typing import Annotated
 import typer
 
 from stitchcli.commands.options import (
+    DeviceOpt,
+    DtypeOpt,
     ImageColumnOpt,
     JsonOpt,
     LabelColumnOpt,
+    MaxLengthOpt,
+    PoolingOpt,
     QuietOpt,
     SplitOpt,
     StreamingOpt,
     TextColumnOpt,
+    TrustRemoteCodeOpt,
+    WeightsOpt,
 )
 
 MODEL = "Embedding with --encoder"
@@ -51,26 +57,19 @@ def predict(
         help="Which parallel view of the head's anchors the encoder embeds (default: that of the data's "
         "modality).", rich_help_panel=MODEL)] = None,
     batch_size: Annotated[int, typer.Option(help="Samples per forward pass.", rich_help_panel=MODEL)] = 32,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=MODEL)] = "auto",
+    device: DeviceOpt = "auto",
     num_workers: Annotated[int, typer.Option(
         help="Worker processes that read and prepare batches.", rich_help_panel=MODEL)] = 0,
-    max_length: Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)] = 256,
-    pooling: Annotated[str | None, typer.Option(
-        help="mean, cls or pooler (as for `stitch embed`) [default: the encoder's own].",
-        rich_help_panel=MODEL)] = None,
-    dtype: Annotated[str, typer.Option(
-        help="float32, float16 or bfloat16.", rich_help_panel=MODEL)] = "float32",
-    weights: Annotated[Path | None, typer.Option(
-        help="Local checkpoint (.safetensors or a torch state dict) instead of hub weights.",
-        rich_help_panel=MODEL)] = None,
+    max_length: MaxLengthOpt = 256,
+    pooling: PoolingOpt = None,
+    dtype: DtypeOpt = "float32",
+    weights: WeightsOpt = None,
     shard: Annotated[str | None, typer.Option(
         help="Embed and predict only the INDEX/COUNT-th part of the rows, into "
         "OUT-{INDEX+1:05d}-of-{COUNT:05d}.csv (e.g. pred-00001-of-00004.csv); under torchrun every "
         "rank embeds its part and rank 0 writes OUT.",
         rich_help_panel=MODEL)] = None,
-    trust_remote_code: Annotated[bool, typer.Option(
-        "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
-        rich_help_panel=MODEL)] = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
