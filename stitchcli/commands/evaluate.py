@@ -54,10 +54,9 @@ def evaluate(
 
         plot_format(plot)
         store.check_writable(plot)
-    if plot_range not in ("chance", "data"):
-        from stitchcli.errors import UsageError
+    from stitchcli.evaluate import check_scale
 
-        raise UsageError(f"--plot-range is chance or data, got {plot_range!r}")
+    check_scale(plot_range)
 
     from stitchcli.console import log, progress, stdout
     from stitchcli.evaluate import (
@@ -101,8 +100,7 @@ def evaluate(
     if plot is not None:
         from stitchcli.evaluate import plot_confusion, plot_matrix
 
-        chance = 1.0 / max(h.config.num_classes for h in heads)  # the lowest chance level of the heads
-        plot_matrix(results + missing, plot, chance=chance, scale=plot_range)
+        plot_matrix(results + missing, plot, scale=plot_range)
         log(f"[green]wrote[/] {plot}")
         if per_class:
             for number, result in enumerate(results, start=1):

@@ -88,8 +88,7 @@ def run(
         if not quiet:
             log("no picture: matplotlib is not installed (pip install 'stitchcli[plot]')")
         return
-    classes = max((len(r.per_class) for r in results if r.per_class), default=2)
-    plot_matrix(results, out_dir / "matrix.png", chance=1.0 / classes)
+    plot_matrix(results, out_dir / "matrix.png")
     if not quiet and not json_output:
         log(f"[green]wrote[/] {out_dir / 'evaluate.json'} and {out_dir / 'matrix.png'}")
 

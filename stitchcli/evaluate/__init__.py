@@ -8,15 +8,16 @@ tables) → ``plotting`` (the heatmap). Importing the package costs no torch: up
 
 from stitchcli._lazy import lazy_exports
 
-__all__ = ["PredictRequest", "Result", "check_output", "compare_files", "evaluate", "evaluate_matrix",
-           "head_methods", "plot_format", "plot_matrix", "require_matplotlib", "results_table", "run_predict",
-           "per_class_table", "plot_confusion", "skipped_result"]
+__all__ = ["PredictRequest", "Result", "check_output", "check_scale", "compare_files", "evaluate",
+           "evaluate_matrix", "head_methods", "per_class_table", "plot_confusion", "plot_format",
+           "plot_matrix", "require_matplotlib", "results_table", "run_predict", "skipped_result"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Result": ".evaluation", "evaluate": ".evaluation", "evaluate_matrix": ".evaluation",
     "head_methods": ".evaluation", "skipped_result": ".evaluation",
     "results_table": ".report", "per_class_table": ".report", "plot_confusion": ".plotting",
-    "plot_format": ".plotting", "plot_matrix": ".plotting", "require_matplotlib": ".plotting",
+    "plot_format": ".plotting", "check_scale": ".plotting", "plot_matrix": ".plotting",
+    "require_matplotlib": ".plotting",
     "compare_files": ".compare",
     "PredictRequest": ".predict", "check_output": ".prediction_files", "run_predict": ".predict",
 })

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stitchcli.errors import StitchError
+from stitchcli.errors import StitchError, UsageError
 
 if TYPE_CHECKING:  # the module imports nothing heavy: the CLI checks --plot before any work
     from stitchcli.evaluate.evaluation import Result
@@ -32,15 +32,22 @@ def require_matplotlib() -> None:
 SCALES = ("chance", "data")
 
 
-def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float = 0.0,
+def check_scale(scale: str) -> None:
+    """``--plot-range`` is one of ``SCALES`` (checked before any work; no import)."""
+    if scale not in SCALES:
+        raise UsageError(f"--plot-range is {' or '.join(SCALES)}, got {scale!r}")
+
+
+def plot_matrix(results: list[Result], path: Path, dpi: int = 100, chance: float | None = None,
                 scale: str = "chance") -> None:
     """Heads × encoders accuracy heatmap (PNG, SVG or PDF by the file's suffix); boxed cells are not
     stitched (the head's own encoder), "—" cells could not run (``accuracy`` None). The colour scale,
     shown beside, runs from ``chance`` to 1 (``scale="chance"``: honest distances) or over the data's
     accuracies (``"data"``: close values pulled apart, which exaggerates small differences)."""
     fmt = plot_format(path)
-    if scale not in SCALES:
-        raise StitchError(f"unknown --plot-range {scale!r}", hint=f"choose one of {', '.join(SCALES)}.")
+    check_scale(scale)
+    if chance is None:  # the lowest chance level of the heads: 1 / the most classes of any of them
+        chance = 1.0 / max((len(r.per_class) for r in results if r.per_class), default=2)
     import matplotlib
 
     from stitchcli.evaluate.report import row_key, short_spec
