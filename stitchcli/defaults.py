@@ -23,4 +23,6 @@ EPOCHS = 10
 LR = 1e-4
 BATCH_SIZE = 32
 HIDDEN = 768
+VALUE_ARCH = "ridge"  # regression and reconstruction: best worst pair on digits (validation rows)
+TARGET_SIZE = 32  # reconstruction targets: images resized to 32 × 32, as the paper's CIFAR decoders
 ACTIVATION = "silu"

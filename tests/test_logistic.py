@@ -93,10 +93,11 @@ def test_probe_is_invariant_to_rescaling_and_rotation():
 
 def test_train_request_defaults_are_the_cli_defaults():
     from stitchcli import defaults
-    from stitchcli.heads.training import translation_of
+    from stitchcli.heads.training import architecture, translation_of
 
     request = TrainRequest(Path())
-    assert (request.space, request.arch) == (defaults.SPACE, defaults.ARCH)
+    assert (request.space, architecture(request)) == (defaults.SPACE, defaults.ARCH)
+    assert architecture(TrainRequest(Path(), task="regression")) == defaults.VALUE_ARCH
     assert (request.transform.normalize, request.transform.topk, request.transform.power) == (
         defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
     assert translation_of(request) == defaults.TRANSLATE  # an absolute head reads others via ridge

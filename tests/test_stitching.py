@@ -35,8 +35,12 @@ def test_relative_head_stitches_and_absolute_falls_to_chance(world):
 def test_json_schema_is_exactly_the_contract(world):
     results = evaluate_json("--head", world["heads"]["relative"], "--embeddings", world["files"]["testB"])
     assert set(results[0]) == {"head", "head_encoder", "embeddings", "encoder", "space", "stitched",
-                               "accuracy", "macro_f1", "num_samples", "method", "per_class", "confusion"}
+                               "accuracy", "macro_f1", "num_samples", "method", "per_class", "confusion",
+                               "task", "metric", "mse", "r2", "psnr"}
     result = results[0]
+    # A classifier's result leads with accuracy; the values of heads of other tasks are null.
+    assert (result["task"], result["metric"]) == ("classification", "accuracy")
+    assert result["mse"] is None and result["r2"] is None and result["psnr"] is None
     # Per class of the head: scores that agree with the confusion matrix (rows: true class).
     matrix = result["confusion"]
     assert list(result["per_class"]) == ["ant", "bee", "cat", "dog"] and len(matrix) == 4

@@ -16,7 +16,8 @@ def evaluate(
         "--embeddings", help="Test embeddings file (repeatable).")],
     json_output: JsonOpt = False,
     fail_under: Annotated[float | None, typer.Option(
-        help="Exit with code 3 if any accuracy is below this, between 0 and 1 (after printing).")] = None,
+        help="Exit with code 3 if any accuracy is below this, between 0 and 1 (after printing; "
+        "classification heads).")] = None,
     skip_incompatible: Annotated[bool, typer.Option(
         "--skip-incompatible", help="Leave out pairs that cannot run (e.g. an absolute head on "
         "an encoder of another width) instead of failing.")] = False,
@@ -26,7 +27,8 @@ def evaluate(
         "records (train-head --translate), else none].")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]); with "
-        "--per-class also each pair's confusion matrix, PLOT-confusion-N.png.")] = None,
+        "--per-class also each pair's confusion matrix, PLOT-confusion-N.png; for a reconstruction "
+        "head, a grid of originals and what it decodes from each file.")] = None,
     plot_range: Annotated[str, typer.Option(
         help="Colour scale of --plot: chance (from 1/classes to 1: distances as they are) or data "
         "(the accuracies' own range: close values pulled apart).")] = "chance",
@@ -45,10 +47,11 @@ def evaluate(
 
         raise UsageError(f"--fail-under is an accuracy between 0 and 1, got {fail_under}")
     # Checked before torch is imported (~2 s): a wrong path fails at once.
-    for path in head:
-        store.load_metadata_checked(path, kind="head")
+    tasks = {store.load_metadata_checked(path, kind="head").get("task", "classification") for path in head}
     for path in embeddings:
-        store.require_labels(path, store.load_metadata_checked(path, kind="embeddings"), "be evaluated")
+        metadata = store.load_metadata_checked(path, kind="embeddings")
+        if "classification" in tasks:  # heads of values read their targets from the file's source
+            store.require_labels(path, metadata, "be evaluated")
     if plot is not None:
         from stitchcli.evaluate import plot_format
 
@@ -96,22 +99,43 @@ def evaluate(
         stdout.print(results_table(results + missing))
         if per_class:
             for result in results:
-                stdout.print(per_class_table(result))
+                if result.task == "classification":
+                    stdout.print(per_class_table(result))
     if plot is not None:
-        from stitchcli.evaluate import plot_confusion, plot_matrix
-
-        plot_matrix(results + missing, plot, scale=plot_range)
-        log(f"[green]wrote[/] {plot}")
-        if per_class:
-            for number, result in enumerate(results, start=1):
-                picture = plot.with_name(f"{plot.stem}-confusion-{number}{plot.suffix}")
-                plot_confusion(result, picture)
-                log(f"[green]wrote[/] {picture}: {Path(result.head).name} × {Path(result.embeddings).name}")
-    if fail_under is not None and any(r.accuracy < fail_under for r in results):
-        worst = min(results, key=lambda r: r.accuracy)
+        _plot(plot, plot_range, per_class, heads, embeddings, results, missing)
+    classified = [r for r in results if r.task == "classification"]
+    if fail_under is not None and any(r.accuracy < fail_under for r in classified):
+        worst = min(classified, key=lambda r: r.accuracy)
         log(f"[red]accuracy {worst.accuracy:.4f} ({worst.head} × {worst.embeddings}) is below "
             f"--fail-under {fail_under}[/]")
         raise typer.Exit(3)
+
+
+def _plot(plot: Path, plot_range: str, per_class: bool, heads, embeddings, results, missing) -> None:
+    """The heatmap of classification results at PLOT (with --per-class, confusion pictures beside it);
+    a reconstruction head's picture grid at PLOT when no heatmap is drawn and it is the only such
+    head, else at PLOT-reconstruction-N."""
+    from stitchcli.console import log
+    from stitchcli.evaluate import plot_confusion, plot_matrix, plot_reconstructions
+
+    classified = [r for r in results + missing if r.task == "classification"]
+    decoders = [h for h in heads if h.task == "reconstruction"]
+    if classified:
+        plot_matrix(classified, plot, scale=plot_range)
+        log(f"[green]wrote[/] {plot}")
+    for number, decoder in enumerate(decoders, start=1):
+        picture = (plot if not classified and len(decoders) == 1
+                   else plot.with_name(f"{plot.stem}-reconstruction-{number}{plot.suffix}"))
+        plot_reconstructions(decoder, embeddings, picture, results)
+        log(f"[green]wrote[/] {picture}: what {Path(decoder.path).name} decodes from each file")
+    if not classified and not decoders:
+        log("no picture: --plot draws classification matrices and reconstruction grids; the table has "
+            "the regression scores")
+    if per_class:
+        for number, result in enumerate([r for r in results if r.task == "classification"], start=1):
+            picture = plot.with_name(f"{plot.stem}-confusion-{number}{plot.suffix}")
+            plot_confusion(result, picture)
+            log(f"[green]wrote[/] {picture}: {Path(result.head).name} × {Path(result.embeddings).name}")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,7 +32,8 @@ def predict(
         "--head", help="Head: a file from `stitch train-head`, a folder holding head.safetensors, or "
         "hf:ORG/NAME[@REVISION] from the hub.")],
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Predictions: .csv, .jsonl or .parquet (needs stitchcli\\[parquet]).")],
+        "--out", "-o", help="Predictions: .csv, .jsonl or .parquet (needs stitchcli\\[parquet]); for a "
+        "reconstruction head, a folder of PNG images (with index.csv).")],
     embeddings: Annotated[Path | None, typer.Option(
         "--embeddings", help="Embeddings file (plain or a shard index) of any encoder that embedded the "
         "head's anchors; labels are not needed.")] = None,
@@ -73,8 +74,8 @@ def predict(
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict labels with a head trained on any encoder: for an embeddings file, or for a dataset
-    embedded now (with the head's own anchors) by another encoder."""
+    """Predict labels (or values, or images) with a head trained on any encoder: for an embeddings
+    file, or for a dataset embedded now (with the head's own anchors) by another encoder."""
     import json
 
     from stitchcli.errors import UsageError
@@ -92,8 +93,8 @@ def predict(
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
     head_path = resolve_head(head)
-    store.load_metadata_checked(head_path, kind="head")
-    check_output(out)
+    task = store.load_metadata_checked(head_path, kind="head").get("task", "classification")
+    check_output(out, task)
     part = parse_shard(shard) if shard is not None else None
     if embeddings is not None:
         store.load_metadata_checked(embeddings, kind="embeddings")

@@ -1,4 +1,4 @@
-"""``stitch train-head``: train a classifier head on one encoder's relative (or absolute) vectors."""
+"""``stitch train-head``: train a head (classes, values or images) on one encoder's vectors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import typer
 
 from stitchcli import defaults
 from stitchcli.commands.options import (
-    ArchOpt,
     JsonOpt,
     NormalizeOpt,
     OutOpt,
@@ -26,7 +25,19 @@ def train_head(
     space: Annotated[str, typer.Option(
         help="absolute (raw embeddings; stitched by --translate) or relative (similarities to the "
         "anchors; stitched as they are).")] = defaults.SPACE,
-    arch: ArchOpt = defaults.ARCH,
+    arch: Annotated[str | None, typer.Option(
+        help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
+        "nearest by cosine), ridge (closed form, penalty chosen on a validation split; for values), "
+        "linear or mlp [default: logistic; ridge for regression and reconstruction].")] = None,
+    task: Annotated[str, typer.Option(
+        help="classification (the source's labels), regression (numeric --target-column values) or "
+        "reconstruction (the input image, resized to --target-size).")] = "classification",
+    target_column: Annotated[list[str] | None, typer.Option(
+        help="Regression: a numeric column of the source (repeatable; a column of lists gives one output "
+        "per element).")] = None,
+    target_size: Annotated[int, typer.Option(
+        help="Reconstruction: images are resized to this many pixels a side (grayscale or RGB as the data "
+        "are).")] = defaults.TARGET_SIZE,
     translate: Annotated[str | None, typer.Option(
         help=f"How an absolute head reads other encoders: through a map fitted on the shared anchors "
         f"(ridge, procrustes, affine or auto; the head carries its anchors' embeddings), or none (the "
@@ -54,8 +65,12 @@ def train_head(
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
-    store.require_labels(embeddings, store.load_metadata_checked(embeddings, kind="embeddings"),
-                         "train a head")
+    from stitchcli.heads import get_task
+
+    get_task(task)
+    metadata = store.load_metadata_checked(embeddings, kind="embeddings")
+    if task == "classification":
+        store.require_labels(embeddings, metadata, "train a head")
 
     from stitchcli.console import log, safe
     from stitchcli.heads import TrainRequest, save_head
@@ -74,10 +89,13 @@ def train_head(
                          hint="use --space absolute, or leave out --translate.")
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
                               weight_decay, seed, transform=transform, quiet=quiet or json_output,
-                              translate=translate or "none", anchors=anchors))
+                              translate=translate or "none", anchors=anchors, task=task,
+                              target_columns=target_column or [], target_size=target_size))
     save_head(out, head)
-    summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": arch,
-               **head.transform.as_json(), "train_accuracy": float(head.metadata["train_accuracy"])}
+    summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": head.config.arch,
+               "task": task, **head.transform.as_json(),
+               **{key: float(head.metadata[key]) for key in ("train_accuracy", "train_mse", "train_r2")
+                  if key in head.metadata}}
     if translate is not None:
         summary["translate"] = translate
     summary["anchor_samples"] = head.metadata.get("anchor_samples", "none")
@@ -86,8 +104,12 @@ def train_head(
     elif not quiet:
         inputs = (f" ({head.transform.describe()})" if space == "relative"
                   else f" (via {translate})" if translate else "")
-        log(f"[green]wrote[/] {out}: {space}{inputs} {arch} head on {safe(head.encoder)}, "
-            f"train accuracy {summary['train_accuracy']:.3f}")
+        score = (f"train accuracy {summary['train_accuracy']:.3f}" if task == "classification"
+                 else f"train MSE {summary['train_mse']:.4g}"
+                 + (f", R² {summary['train_r2']:.3f}" if "train_r2" in summary else ""))
+        kind = "" if task == "classification" else f" {task}"
+        log(f"[green]wrote[/] {out}: {space}{inputs} {head.config.arch}{kind} head on {safe(head.encoder)}, "
+            f"{score}")
 
 
 def register(app: typer.Typer) -> None:

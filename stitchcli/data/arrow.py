@@ -211,14 +211,14 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
         source=source, split=options.split or default_split(source.rstrip("/")),
         modality="image" if image else "text", labels=labels, label_names=label_names,
         fingerprint=fingerprint(), get_sample=read, get_raw=raw if image else None,
-        get_column=lambda name: _checked_column(rows, columns, name, source),
+        get_column=lambda name, flag: _checked_column(rows, columns, name, source, flag),
     )
 
 
-def _checked_column(rows: _Rows, columns: list[str], name: str, source: str) -> list:
+def _checked_column(rows: _Rows, columns: list[str], name: str, source: str, flag: str) -> list:
     if name not in columns:
         raise StitchError(f"dataset {source} has no column {name!r} (columns: {', '.join(columns)})",
-                          hint="choose one with --id-column.")
+                          hint=f"choose one with {flag}.")
     return rows.column(name)
 
 

@@ -62,7 +62,7 @@ def load_ids(source: str, options: ReadOptions) -> Dataset:
     labels, names = unlabelled(len(ids))
     return Dataset(source=source, split=options.split or path.stem, modality="text", labels=labels,
                    label_names=names, fingerprint=fingerprint("ids", *ids), get_sample=ids.__getitem__,
-                   get_column=lambda _name: list(ids))
+                   get_column=lambda _name, _flag: list(ids))
 
 
 register_source(DatasetSource(

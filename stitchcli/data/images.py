@@ -107,7 +107,7 @@ def load_folder(source: str, options: ReadOptions) -> Dataset:
         label_names=names,
         fingerprint=cached_fingerprint("image-folder", files, content),
         get_sample=lambda i: _open_image(files[i]),
-        get_column=lambda _name: [path.stem for path in files],  # an image's id: its file name
+        get_column=lambda _name, _flag: [path.stem for path in files],  # an image's id: its file name
         get_raw=lambda i: files[i].read_bytes(),
     )
 

@@ -42,7 +42,7 @@ class Dataset:
     fingerprint: str
     get_sample: Callable[[int], Any] = field(repr=False)
     # Every value of another column (ids that align parallel views); None: the source has none.
-    get_column: Callable[[str], list] | None = field(default=None, repr=False)
+    get_column: Callable[[str, str], list] | None = field(default=None, repr=False)
     # A sample's original encoded bytes (an image file's, a Parquet cell's), when the source has them.
     get_raw: Callable[[int], bytes] | None = field(default=None, repr=False)
 
@@ -59,11 +59,12 @@ class Dataset:
     def samples(self, indices: Sequence[int]) -> list[Any]:
         return [self.get_sample(int(i)) for i in indices]
 
-    def column(self, name: str) -> list:
-        """Every row's value of column ``name`` (a one-line error if the source has no such column)."""
+    def column(self, name: str, flag: str = "--id-column") -> list:
+        """Every row's value of column ``name`` (a one-line error naming ``flag`` if the source has no
+        such column)."""
         if self.get_column is None:
             raise StitchError(f"{self.source} has no columns besides its samples and labels")
-        return self.get_column(name)
+        return self.get_column(name, flag)
 
 
 @dataclass

@@ -114,7 +114,8 @@ def load_tabular(source: str, options: ReadOptions) -> Dataset:
         label_names=names,
         fingerprint=fingerprint(raw),
         get_sample=texts.__getitem__,
-        get_column=lambda name: _column(rows, name, "id", path, "--id-column"),
+        get_column=lambda name, flag: _column(rows, name, flag.strip("-").removesuffix("-column"), path,
+                                              flag),
     )
 
 

@@ -11,7 +11,7 @@ from torch import nn
 from stitchcli.errors import IncompatibleError
 from stitchcli.heads.head import Head
 from stitchcli.heads.inputs import FileInputs, TensorInputs
-from stitchcli.heads.metrics import accuracy, confusion, macro_f1, per_class
+from stitchcli.heads.metrics import accuracy, confusion, macro_f1, mse, per_class, psnr, r2
 from stitchcli.storage.rows import RowReader, open_rows
 
 
@@ -31,6 +31,18 @@ class Result:
     # confusion matrix, confusion[true][predicted].
     per_class: dict | None = None
     confusion: list[list[int]] | None = None
+    # What the head predicts, and the metric its tables lead with: "accuracy" for classification,
+    # "mse" for regression (with r2) and reconstruction (with psnr, in dB of pixels in [0, 1]).
+    task: str = "classification"
+    metric: str = "accuracy"
+    mse: float | None = None
+    r2: float | None = None
+    psnr: float | None = None
+
+    @property
+    def value(self) -> float | None:
+        """The headline metric (``metric``); None when the pair could not run."""
+        return getattr(self, self.metric)
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
@@ -70,8 +82,11 @@ def check_compatible(head: Head, file: RowReader) -> None:
         )
 
 
-def label_mapping(head: Head, file: RowReader) -> torch.Tensor:
-    """File label ids -> head class ids, matched by name (the order may differ)."""
+def label_mapping(head: Head, file: RowReader) -> torch.Tensor | None:
+    """File label ids -> head class ids, matched by name (the order may differ); None for a head that
+    predicts values (its targets come from the file's source, not its labels)."""
+    if head.task != "classification":
+        return None
     names = file.label_names()
     lookup = {name: i for i, name in enumerate(head.label_names)}
     unknown = [n for n in names if n not in lookup]
@@ -118,7 +133,8 @@ def translated_inputs(head: Head, file: RowReader, method: str) -> _Translated:
 
 
 def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
-    """Class predictions of several heads on the same inputs (a tensor or blocks of ``FileInputs``).
+    """Class predictions (or, for heads of values, outputs) of several heads on the same inputs (a
+    tensor or blocks of ``FileInputs``).
 
     Heads that start with a LayerNorm (both built-in architectures) share its normalisation:
     it is computed once per chunk, and each head applies only its own affine part and the
@@ -140,11 +156,32 @@ def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
                 logits = head.module[1:](x)
             else:
                 logits = head.module(chunk)
-            predictions[i].append(logits.argmax(dim=1))
-    return [torch.cat(p) if p else torch.empty(0, dtype=torch.long) for p in predictions]
+            predictions[i].append(logits.argmax(dim=1) if head.task == "classification" else logits)
+    return [torch.cat(p) if p else _no_rows(h) for p, h in zip(predictions, heads, strict=True)]
+
+
+def _no_rows(head: Head) -> torch.Tensor:
+    if head.task == "classification":
+        return torch.empty(0, dtype=torch.long)
+    return torch.empty(0, head.config.num_classes)
+
+
+def _value_result(head: Head, file: RowReader, outputs: torch.Tensor, method: str) -> Result:
+    """A regression or reconstruction head's scores against the targets read from the file's source."""
+    from stitchcli.heads.targets import read_targets
+
+    target = read_targets(file, head.targets())
+    error = mse(outputs, target)
+    scores = {"r2": r2(outputs, target)} if head.task == "regression" else {"psnr": psnr(error)}
+    encoder = file.metadata.get("encoder", "?")
+    return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
+                  space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
+                  num_samples=len(target), method=method, task=head.task, metric="mse", mse=error, **scores)
 
 
 def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -> Result:
+    if head.task != "classification":
+        return _value_result(head, file, predicted, method)
     target = label_mapping(head, file)[file.labels()]
     matrix = confusion(predicted, target, head.config.num_classes)
     encoder = file.metadata.get("encoder", "?")
@@ -162,7 +199,8 @@ def skipped_result(head: Head, file: RowReader, method: str | None) -> Result:
     encoder = file.metadata.get("encoder", "?")
     return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
                   space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
-                  num_samples=file.num_rows, method=method or head.space)
+                  num_samples=file.num_rows, method=method or head.space, task=head.task,
+                  metric="accuracy" if head.task == "classification" else "mse")
 
 
 def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tuple[object, str]:

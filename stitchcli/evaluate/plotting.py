@@ -135,3 +135,34 @@ def _save(fig, path: Path, fmt: str) -> None:
             fig.savefig(tmp, format=fmt)
     finally:
         plt.close(fig)
+
+
+def plot_image_rows(rows: list[tuple[str, object]], path: Path, title: str, dpi: int = 100) -> None:
+    """A grid of images: one row per (label, array N × C × S × S of values in [0, 1]), the same N
+    columns each; the label is written left of its row (originals first, then each encoder)."""
+    fmt = plot_format(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    count = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), count, figsize=(1.0 + 0.9 * count, 0.3 + 1.0 * len(rows)), dpi=dpi,
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
+        for c in range(count):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(images):
+                image = images[c]
+                if image.shape[0] == 1:
+                    ax.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+                else:
+                    ax.imshow(image.transpose(1, 2, 0))
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path, fmt)

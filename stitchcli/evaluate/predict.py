@@ -1,5 +1,6 @@
-"""Predictions of one head on one embeddings file: the best labels and their probabilities per row,
-written a block at a time (CSV, JSONL or Parquet), and the accuracy when the file has labels."""
+"""Predictions of one head on one embeddings file: the best labels and their probabilities per row
+(or a regression head's values, or a reconstruction head's images), written a block at a time (CSV,
+JSONL or Parquet; PNGs in a folder), and the accuracy when the file has labels."""
 
 from __future__ import annotations
 
@@ -77,6 +78,10 @@ def _ids(request: PredictRequest, file: RowReader):
 
 def check_top_k(head: Head, top_k: int) -> None:
     """``--top-k`` between 1 and the head's class count (checked before any embedding or reading)."""
+    if head.task != "classification":
+        if top_k != 1:
+            raise UsageError(f"--top-k ranks classes; this {head.task} head predicts values")
+        return
     if not 1 <= top_k <= head.config.num_classes:
         raise UsageError(f"--top-k must be between 1 and the head's {head.config.num_classes} classes, "
                          f"got {top_k}")
@@ -91,6 +96,8 @@ def run_predict(request: PredictRequest) -> dict:
     check_top_k(head, request.top_k)
     file = open_rows(request.embeddings)
     ids = _ids(request, file)
+    if head.task != "classification":
+        return _predict_values(request, file, ids)
     target = None
     if file.has("labels") and file.meta_json("label_names", []):
         target = label_mapping(head, file)[file.labels()]
@@ -112,3 +119,35 @@ def run_predict(request: PredictRequest) -> dict:
                "encoder": file.metadata.get("encoder", "?"), "head_encoder": head.encoder}
     summary["accuracy"] = right / file.num_rows if target is not None and file.num_rows else None
     return summary
+
+
+@torch.inference_mode()
+def _predict_values(request: PredictRequest, file: RowReader, ids) -> dict:
+    """A regression head's values per row (a table), or a reconstruction head's images (a folder)."""
+    from stitchcli.evaluate.prediction_files import ImageWriter, ValueWriter
+
+    head = request.head
+    spec = head.targets()
+    out = check_output(request.out, head.task)
+    inputs, _ = head_inputs(head, file, request.translate)
+    with output_lock(out), _output(out, head.task) as tmp:
+        writer = (ValueWriter(tmp, spec.names) if head.task == "regression" else ImageWriter(tmp))
+        try:
+            for start, block in inputs.blocks():
+                values = head.module(block)
+                stop = start + len(values)
+                if head.task == "regression":
+                    writer.write(ids(start, stop), [[round(v, 6) for v in row] for row in values.tolist()])
+                else:
+                    pixels = (values.clamp(0, 1) * 255).round().to(torch.uint8)
+                    writer.write(ids(start, stop), pixels.reshape(-1, *spec.image_shape).numpy())
+        finally:
+            writer.close()
+    return {"predictions": str(request.out), "num_samples": file.num_rows, "head": str(head.path),
+            "encoder": file.metadata.get("encoder", "?"), "head_encoder": head.encoder, "task": head.task,
+            "accuracy": None}
+
+
+def _output(out: Path, task: str):
+    """Where the output is written before it is moved into place: a temporary file, or a folder."""
+    return store.atomic_dir(out) if task == "reconstruction" else store.atomic_path(out, suffix=out.suffix)

@@ -1,5 +1,6 @@
-"""Prediction files: which formats ``stitch predict`` writes (CSV, JSONL, Parquet) and the writer that
-adds rows a block at a time. Importing it costs no torch: the output is checked before any work."""
+"""Prediction files: which formats ``stitch predict`` writes (CSV, JSONL, Parquet; a folder of PNGs for
+a reconstruction head) and the writers that add rows a block at a time. Importing it costs no torch:
+the output is checked before any work."""
 
 from __future__ import annotations
 
@@ -11,29 +12,55 @@ from stitchcli.errors import StitchError, UsageError
 from stitchcli.storage import store
 
 FORMATS = (".csv", ".jsonl", ".parquet")
+IMAGE_INDEX = "index.csv"  # in a folder of decoded images: each PNG's row id
 
 
-def check_output(out: Path) -> Path:
-    """Refuse, before any work, an output whose format is unknown or whose folder cannot be written."""
+def check_output(out: Path, task: str = "classification") -> Path:
+    """Refuse, before any work, an output whose format is unknown or whose folder cannot be written
+    (a reconstruction head writes a folder of images: ``out`` then has no suffix)."""
     out = Path(out)
+    if task == "reconstruction":
+        if out.suffix or (out.exists() and not out.is_dir()):
+            raise UsageError(f"a reconstruction head writes a folder of PNG images, not {out.name}",
+                             hint="give a folder name without a suffix, e.g. --out decoded.")
+        if out.is_dir() and any(out.iterdir()) and not (out / IMAGE_INDEX).is_file():
+            raise StitchError(f"{out} is a folder with other files in it; predictions would replace it",
+                              hint="give a new folder name (or one written by an earlier `stitch predict`).")
+        return store.check_writable(out, folder=True)
     if out.suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write predictions to {out.name}: unknown suffix {out.suffix or '(none)'}",
                          hint=f"give a file ending in {', '.join(FORMATS)}.")
     return store.check_writable(out)
 
 
-class PredictionWriter:
+def _require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise StitchError("writing Parquet needs pyarrow",
+                          hint="pip install 'stitchcli[parquet]', or write .csv or .jsonl.") from None
+
+
+class _RowFile:
+    """A CSV or JSONL handle, or a Parquet writer opened with the first block."""
+
+    handle = parquet = None
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+class PredictionWriter(_RowFile):
     """Rows to CSV, JSONL or Parquet in a temporary file beside ``out``, renamed at the end."""
 
     def __init__(self, path: Path, top_k: int) -> None:
         self.path, self.top_k, self.kind = path, top_k, path.suffix.lower()
         self.handle = self.csv = self.parquet = None
         if self.kind == ".parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise StitchError("writing Parquet needs pyarrow",
-                                  hint="pip install 'stitchcli[parquet]', or write .csv or .jsonl.") from None
+            _require_pyarrow()
         else:
             self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
             if self.kind == ".csv":
@@ -70,8 +97,61 @@ class PredictionWriter:
             self.parquet = pq.ParquetWriter(str(self.path), table.schema)
         self.parquet.write_table(table)
 
+
+
+class ValueWriter(_RowFile):
+    """A regression head's values: ``id`` and one column per output, in CSV, JSONL or Parquet."""
+
+    def __init__(self, path: Path, names: list[str]) -> None:
+        self.path, self.names, self.kind = path, names, path.suffix.lower()
+        self.handle = self.csv = self.parquet = None
+        if self.kind == ".parquet":
+            _require_pyarrow()
+        else:
+            self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            if self.kind == ".csv":
+                self.csv = csv.writer(self.handle)
+                self.csv.writerow(["id", *names])
+
+    def write(self, ids: list, values: list[list[float]]) -> None:
+        if self.kind == ".jsonl":
+            for i, row in zip(ids, values, strict=True):
+                record = {"id": i, **dict(zip(self.names, row, strict=True))}
+                self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif self.kind == ".csv":
+            for i, row in zip(ids, values, strict=True):
+                self.csv.writerow([i, *row])
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            columns = {name: [row[k] for row in values] for k, name in enumerate(self.names)}
+            table = pa.table({"id": ids, **columns})
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(str(self.path), table.schema)
+            self.parquet.write_table(table)
+
+class ImageWriter:
+    """A reconstruction head's images: ``NNNNNN.png`` per row (its position) and ``index.csv`` giving
+    each file's row id, in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.count = folder, 0
+        self.index = open(folder / IMAGE_INDEX, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.csv = csv.writer(self.index)
+        self.csv.writerow(["file", "id"])
+
+    def write(self, ids: list, images) -> None:
+        """``images``: uint8 arrays C × S × S (C = 1 or 3)."""
+        from PIL import Image
+
+        for i, image in zip(ids, images, strict=True):
+            name = f"{self.count:06d}.png"
+            picture = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+            Image.fromarray(picture).save(self.folder / name, format="PNG")
+            self.csv.writerow([name, i])
+            self.count += 1
+
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        if self.parquet is not None:
-            self.parquet.close()
+        self.index.close()

@@ -41,43 +41,66 @@ def row_key(result: Result) -> tuple[str, str]:
 
 
 
+TITLES = {
+    "classification": "Accuracy of each head (rows) on each encoder's file (columns)",
+    "regression": "MSE · R² of each regression head (rows) on each encoder's file (columns); lower MSE "
+                  "is better",
+    "reconstruction": "MSE · PSNR of each reconstruction head (rows) on each encoder's file (columns), "
+                      "pixels in [0, 1]; lower MSE is better",
+}
+
+
+def cell(result: Result) -> str:
+    """A matrix cell: accuracy, or MSE with R² (regression) or PSNR (reconstruction)."""
+    if result.task == "regression":
+        return f"{result.mse:.4g} · {result.r2:.3f}"
+    if result.task == "reconstruction":
+        return f"{result.mse:.4f} · {result.psnr:.1f} dB"
+    return f"{result.accuracy:.3f}"
+
+
 def results_table(results: list[Result]) -> Group:
     """Rows are heads, columns embedding files, by short unique names that are never cut (a legend
-    below gives each in full); ``*`` marks cells that are not stitched."""
+    below gives each in full); ``*`` marks cells that are not stitched. Heads of different tasks get a
+    table each (one metric per table)."""
     columns = list(dict.fromkeys(r.embeddings for r in results))
     rows = list(dict.fromkeys(row_key(r) for r in results))
     by_pair = {(row_key(r), r.embeddings): r for r in results}
     column_names = short_names(columns)
     head_names = short_names([head for head, _ in rows])
-    table = Table(title="Accuracy of each head (rows) on each encoder's file (columns)",
-                  caption="* same encoder as the head (no stitching); other cells are zero-shot "
-                  "stitching; — could not run")
-    table.add_column("head", no_wrap=True)
-    table.add_column("space", no_wrap=True)
-    for column in columns:
-        table.add_column(safe(column_names[column]), justify="right", no_wrap=True)
-    legend = []
-    for row in rows:
-        first = next(r for r in results if row_key(r) == row)
-        via = f" via {first.method}" if first.method not in ("relative", "absolute") else ""
-        cells = []
+    tables, legend = [], []
+    for task in dict.fromkeys(r.task for r in results):
+        table = Table(title=TITLES.get(task, f"{task} of each head"),
+                      caption="* same encoder as the head (no stitching); other cells are zero-shot "
+                      "stitching; — could not run")
+        table.add_column("head", no_wrap=True)
+        table.add_column("space", no_wrap=True)
         for column in columns:
-            result = by_pair.get((row, column))
-            if result is None or result.accuracy is None:
-                cells.append("[dim]—[/]")
-            elif result.stitched:
-                cells.append(f"{result.accuracy:.3f} ")
-            else:
-                cells.append(f"[bold]{result.accuracy:.3f}*[/]")
-        table.add_row(safe(head_names[first.head] + via), safe(first.space), *cells)
-        if not via:  # the legend is plain text (no markup), but a file's strings are still escaped
-            legend.append(f"  {printable(head_names[first.head])}: {printable(first.space)} head on "
-                          f"{printable(first.head_encoder, SHOWN)} ({printable(first.head)})")
+            table.add_column(safe(column_names[column]), justify="right", no_wrap=True)
+        for row in rows:
+            first = next(r for r in results if row_key(r) == row)
+            if first.task != task:
+                continue
+            via = f" via {first.method}" if first.method not in ("relative", "absolute") else ""
+            cells = []
+            for column in columns:
+                result = by_pair.get((row, column))
+                if result is None or result.value is None:
+                    cells.append("[dim]—[/]")
+                elif result.stitched:
+                    cells.append(f"{cell(result)} ")
+                else:
+                    cells.append(f"[bold]{cell(result)}*[/]")
+            table.add_row(safe(head_names[first.head] + via), safe(first.space), *cells)
+            if not via:  # the legend is plain text (no markup), but a file's strings are still escaped
+                legend.append(f"  {printable(head_names[first.head])}: {printable(first.space)} head on "
+                              f"{printable(first.head_encoder, SHOWN)} ({printable(first.head)})")
+        tables.append(keep_numbers_whole(table))
     for column in columns:
         encoder = next(r.encoder for r in results if r.embeddings == column)
         legend.append(f"  {printable(column_names[column])}: {printable(encoder, SHOWN)} "
                       f"({printable(column)})")
-    return Group(keep_numbers_whole(table), Text("\n".join(legend), style="dim", no_wrap=True))
+    return Group(*tables, Text("\n".join(legend), style="dim", no_wrap=True))
 
 
 def fmt(value: float | None) -> str:

@@ -1,7 +1,10 @@
-"""Heads: architectures (a registry), what a head reads from a file, training, and classification metrics.
+"""Heads: architectures (a registry), tasks (classes, values, images), what a head reads from a file,
+training, and metrics.
 
 ``head`` (architectures, ``Head``, save/load) ← ``inputs`` (a file's rows in the head's space, by
-block or batch) ← ``training`` (one seeded run over a train file); ``metrics`` is shared with evaluation;
+block or batch) ← ``training`` (one seeded run over a train file); ``tasks`` says what a head predicts
+and ``targets`` reads a value head's targets from the source; ``ridge`` decodes values in closed form;
+``metrics`` is shared with evaluation;
 ``hub`` says where a head comes from (file, folder, ``hf:ORG/NAME``) and ``card`` writes its model card.
 Exports load lazily: ``resolve_head`` costs no torch, so commands check ``--head`` before loading it.
 """
@@ -9,7 +12,7 @@ Exports load lazily: ``resolve_head`` costs no torch, so commands check ``--head
 from stitchcli._lazy import lazy_exports
 
 __all__ = ["ARCHITECTURES", "CARD_FILE", "HEAD_FILE", "Head", "HeadConfig", "PrototypeHead", "TrainRequest",
-           "accuracy", "build_head", "parse_hub_head",
+           "TASKS", "accuracy", "build_head", "get_task", "parse_hub_head",
            "load_head", "macro_f1", "model_card", "register_architecture", "resolve_head", "save_head",
            "train_head"]
 
@@ -18,5 +21,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "build_head": ".head", "load_head": ".head", "register_architecture": ".head", "save_head": ".head",
     "accuracy": ".metrics", "macro_f1": ".metrics", "TrainRequest": ".training", "train_head": ".training",
     "resolve_head": ".hub", "parse_hub_head": ".hub", "HEAD_FILE": ".hub", "CARD_FILE": ".hub",
-    "model_card": ".card",
+    "model_card": ".card", "TASKS": ".tasks", "get_task": ".tasks",
 })

@@ -1,4 +1,5 @@
-"""Classifier heads: architectures as a registry, saved as safetensors weights plus metadata."""
+"""Heads: architectures as a registry, for classes or values (tasks), saved as safetensors weights plus
+metadata."""
 
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ class HeadConfig:
     num_classes: int
     hidden: int = 768
     activation: str = "silu"
+    task: str = "classification"  # num_classes is the number of outputs of other tasks
+
+
+class TargetScaled(nn.Module):
+    """A head that predicts values: ``inner`` is fitted to standardised targets and the output is put
+    back on the targets' scale (``inner(x) · target_scale + target_mean``)."""
+
+    def __init__(self, inner: nn.Module, outputs: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("target_mean", torch.zeros(outputs))
+        self.register_buffer("target_scale", torch.ones(outputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) * self.target_scale + self.target_mean
 
 
 def _linear(config: HeadConfig) -> nn.Module:
@@ -86,11 +102,17 @@ def _logistic(config: HeadConfig) -> nn.Module:
     return LogisticHead(config)
 
 
+def _ridge(config: HeadConfig) -> nn.Module:
+    from stitchcli.heads.ridge import RidgeHead
+
+    return RidgeHead(config)
+
+
 # A module with ``fit_inputs(blocks, labels, seed)`` (full-batch, any number of passes),
 # ``fit_blocks(blocks of (features, labels))`` or ``fit(features, labels)`` is fitted by that method
 # instead of trained by Adam.
 ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {
-    "linear": _linear, "mlp": _mlp, "prototype": _prototype, "logistic": _logistic,
+    "linear": _linear, "mlp": _mlp, "prototype": _prototype, "logistic": _logistic, "ridge": _ridge,
 }
 
 
@@ -114,7 +136,11 @@ def build_head(config: HeadConfig) -> nn.Module:
             hint=f"choose one of {', '.join(ARCHITECTURES)}.",
         )
     get_activation(config.activation)
-    return ARCHITECTURES[config.arch](config)
+    from stitchcli.heads.tasks import CLASSIFICATION, check_arch, get_task
+
+    check_arch(get_task(config.task), config.arch)
+    module = ARCHITECTURES[config.arch](config)
+    return module if config.task == CLASSIFICATION else TargetScaled(module, config.num_classes)
 
 
 @dataclass
@@ -133,6 +159,16 @@ class Head:
     # The anchor set it carries (``anchors.<name>`` tensors; its metadata in ``anchor_set``), if any.
     anchor_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
 
+    @property
+    def task(self) -> str:
+        return getattr(self.config, "task", "classification")
+
+    def targets(self):
+        """What a regression or reconstruction head outputs (a ``TargetSpec``); None for classifiers."""
+        from stitchcli.heads.targets import TargetSpec
+
+        return None if self.task == "classification" else TargetSpec.from_metadata(self.task, self.metadata)
+
     def anchor_set(self):
         """The anchor set this head carries (an ``AnchorSet``), or None for heads made without one."""
         from stitchcli.anchors.carried import carried_anchor_set
@@ -148,6 +184,7 @@ def save_head(path: Path, head: Head) -> None:
     metadata = dict(head.metadata)
     metadata.update({
         "arch": head.config.arch,
+        "task": head.config.task,
         "in_dim": str(head.config.in_dim),
         "num_classes": str(head.config.num_classes),
         # Only the mlp has a hidden layer: other heads do not record settings they never used.
@@ -168,9 +205,34 @@ def _check_config(path: Path, config: HeadConfig, label_names) -> None:
     for name in ("in_dim", "num_classes", "hidden"):
         if getattr(config, name) < 1:
             raise StitchError(f"head file {path}: {name} must be positive, got {getattr(config, name)}")
+    from stitchcli.heads.tasks import TASKS
+
+    if config.task not in TASKS:
+        raise StitchError(f"head file {path}: unknown task {config.task!r}")
+    if config.task != "classification":
+        return
     if config.num_classes != len(label_names):
         raise StitchError(f"head file {path}: num_classes is {config.num_classes} but label_names lists "
                           f"{len(label_names)}")
+
+
+def _check_targets(path: Path, config: HeadConfig, meta: dict[str, str]) -> None:
+    """A value head's recorded targets must be readable and sized like its outputs."""
+    from stitchcli.heads.targets import TargetSpec
+
+    try:
+        spec = TargetSpec.from_metadata(config.task, meta)
+    except (KeyError, ValueError) as exc:
+        raise StitchError(f"head file {path}: its {config.task} targets are not recorded ({exc})") from None
+    if config.task == "regression":
+        outputs = len(spec.names)
+    elif spec.size and spec.size > 0 and spec.channels in (1, 3):
+        outputs = spec.channels * spec.size * spec.size
+    else:
+        outputs = -1
+    if outputs != config.num_classes:
+        raise StitchError(f"head file {path}: it has {config.num_classes} outputs but its targets "
+                          f"({config.task}) need {outputs}")
 
 
 def load_head(path: Path) -> Head:
@@ -180,6 +242,7 @@ def load_head(path: Path) -> Head:
         config = HeadConfig(
             arch=meta["arch"], in_dim=int(meta["in_dim"]), num_classes=int(meta["num_classes"]),
             hidden=int(meta.get("hidden", 768)), activation=meta.get("activation", "silu"),
+            task=meta.get("task", "classification"),
         )
         label_names = json.loads(meta["label_names"])
         space, encoder = meta["space"], meta["encoder"]
@@ -187,6 +250,8 @@ def load_head(path: Path) -> Head:
     except (KeyError, ValueError) as exc:
         raise StitchError(f"head file {path} is missing metadata ({exc})") from None
     _check_config(path, config, label_names)
+    if config.task != "classification":
+        _check_targets(path, config, meta)
     weights = {k.removeprefix("weights."): v for k, v in file.tensors.items()
                if k.startswith("weights.")}
     # The metadata is checked against the tensors before anything is built: a module sized by the

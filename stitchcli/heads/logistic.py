@@ -39,7 +39,7 @@ class LogisticHead(nn.Module):
     def fit_inputs(self, blocks: Blocks, labels: torch.Tensor, seed: int = 0) -> None:
         """Fit on every row of ``blocks()`` (re-iterable (first row, rows) pairs in order)."""
         labels = labels.long()
-        mean, scale = _statistics(blocks)
+        mean, scale = block_statistics(blocks)
         self.mean.copy_(mean)
         self.scale.copy_(scale)
         held = stratified_split(labels, VALIDATION, seed)
@@ -78,13 +78,15 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> torch.
     return torch.sort(held).values if len(held) else None
 
 
-def _statistics(blocks: Blocks) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each column's mean and spread, streamed (two float64 passes); a constant column keeps scale 1."""
+def block_statistics(blocks: Blocks, keep_constant: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each column's mean and spread, streamed (two float64 passes); with ``keep_constant`` a constant
+    column gets scale 1 (left as it is, not blown up on other rows)."""
     count = dim = 0
     for _, block in blocks():
         count, dim = count + len(block), block.shape[1]
     mean, scale = streamed_statistics(lambda: ((block, None) for _, block in blocks()), count, dim)
-    scale[scale <= MIN_STD] = 1.0  # a constant column: left as it is, not blown up on other rows
+    if keep_constant:
+        scale[scale <= MIN_STD] = 1.0
     return mean, scale
 
 

@@ -11,7 +11,7 @@ from torch import nn
 from stitchcli import defaults
 from stitchcli.console import progress
 from stitchcli.errors import StitchError
-from stitchcli.heads.head import Head, HeadConfig, PrototypeHead, build_head
+from stitchcli.heads.head import Head, HeadConfig, PrototypeHead, TargetScaled, build_head
 from stitchcli.heads.inputs import TRAIN_IN_MEMORY_BYTES, FileInputs, TensorInputs, predictions
 from stitchcli.heads.metrics import accuracy
 from stitchcli.relspace import RelativeTransform
@@ -29,7 +29,7 @@ class TrainRequest:
 
     embeddings: Path
     space: str = defaults.SPACE
-    arch: str = defaults.ARCH
+    arch: str | None = None  # None: the task's default (logistic for classes, ridge for values)
     hidden: int = defaults.HIDDEN
     activation: str = defaults.ACTIVATION
     epochs: int = defaults.EPOCHS
@@ -43,6 +43,9 @@ class TrainRequest:
     # `train-head`); "none" a plain head that cannot read them; or ridge, procrustes, affine, auto.
     translate: str | None = None
     anchors: Path | None = None  # the anchor set to carry (default: the one the file was embedded with)
+    task: str = "classification"  # or regression (target_columns) or reconstruction (target_size)
+    target_columns: list[str] = field(default_factory=list)
+    target_size: int = defaults.TARGET_SIZE
 
 
 def check_options(request: TrainRequest) -> None:
@@ -53,6 +56,13 @@ def check_options(request: TrainRequest) -> None:
     if request.lr <= 0:
         raise StitchError(f"--lr must be positive, got {request.lr}")
     request.transform.check()
+    from stitchcli.heads.tasks import check_arch, get_task
+
+    check_arch(get_task(request.task), architecture(request))
+    if request.task == "reconstruction" and request.target_size < 1:
+        raise StitchError(f"--target-size must be positive, got {request.target_size}")
+    if request.task != "regression" and request.target_columns:
+        raise StitchError("--target-column is for --task regression")
     if request.translate not in (None, "none"):
         from stitchcli.translate import translation_methods
 
@@ -60,6 +70,13 @@ def check_options(request: TrainRequest) -> None:
         if request.space != "absolute":
             raise StitchError("--translate makes an absolute head (it maps other encoders' embeddings "
                               "into this one's space)", hint="leave out --space relative.")
+
+
+def architecture(request: TrainRequest) -> str:
+    """The head's architecture: the one asked for, else the task's default."""
+    from stitchcli.heads.tasks import get_task
+
+    return request.arch or get_task(request.task).default_arch
 
 
 def translation_of(request: TrainRequest) -> str | None:
@@ -83,6 +100,32 @@ def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainR
         inputs = TensorInputs(inputs)
     torch.manual_seed(request.seed)
     module = build_head(config)
+    if isinstance(module, TargetScaled):  # values: the inner module learns standardised targets
+        mean, scale = target_statistics(labels, config.task)
+        module.target_mean.copy_(mean)
+        module.target_scale.copy_(scale)
+        _fit(module.inner, inputs, (labels.float() - mean) / scale, request, nn.MSELoss())
+        return module.eval()
+    return _fit(module, inputs, labels, request, nn.CrossEntropyLoss())
+
+
+def target_statistics(targets: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each output's mean, and its spread: per output for regression, one spread over every output
+    for reconstruction (no pixel weighs more than another). A constant output keeps spread 1."""
+    from stitchcli.heads.tasks import get_task
+
+    targets = targets.double()
+    mean = targets.mean(dim=0)
+    if get_task(task).standardise == "global":
+        spread = (targets - mean).pow(2).mean().sqrt().expand_as(mean).clone()
+    else:
+        spread = targets.std(dim=0, unbiased=False)
+    spread[spread <= 1e-8] = 1.0
+    return mean.float(), spread.float()
+
+
+def _fit(module: nn.Module, inputs, labels: torch.Tensor, request: TrainRequest, loss_fn) -> nn.Module:
+    """``module`` fitted to ``labels`` (class ids, or standardised targets): see ``fit_module``."""
     if hasattr(module, "fit_inputs"):
         if isinstance(inputs, FileInputs) and inputs.num_rows * inputs.dim * 4 <= TRAIN_IN_MEMORY_BYTES:
             inputs = TensorInputs(inputs.all())  # read once: every L-BFGS step visits every row
@@ -98,7 +141,6 @@ def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainR
         inputs = TensorInputs(inputs.all())  # read once: every epoch visits every row
     optimiser = torch.optim.Adam(module.parameters(), lr=request.lr,
                                  weight_decay=request.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(request.seed)
     n = len(labels)
     steps = -(-n // request.batch_size)
@@ -128,10 +170,18 @@ def train_head(request: TrainRequest) -> Head:
     transform = request.transform if request.space == "relative" else RelativeTransform()
     file = open_rows(request.embeddings)
     inputs = FileInputs(file, request.space, transform)
-    labels = file.labels()
-    label_names = file.label_names()
-    if len(label_names) < 2:
-        raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
+    spec = None
+    if request.task == "classification":
+        labels = file.labels()
+        label_names = file.label_names()
+        if len(label_names) < 2:
+            raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
+        outputs = len(label_names)
+    else:
+        from stitchcli.heads.targets import training_targets
+
+        spec, labels = training_targets(file, request.task, request.target_columns, request.target_size)
+        label_names, outputs = [], labels.shape[1]
     if request.space == "relative" and transform.topk > inputs.dim:
         # Keeping more values than there are anchors keeps them all: the head records what it does.
         if not request.quiet:
@@ -141,16 +191,17 @@ def train_head(request: TrainRequest) -> Head:
                 f"{inputs.dim} (--topk {inputs.dim})")
         transform = replace(transform, topk=inputs.dim)
         inputs = FileInputs(file, request.space, transform)
-    config = HeadConfig(request.arch, inputs.dim, len(label_names), request.hidden, request.activation)
+    config = HeadConfig(architecture(request), inputs.dim, outputs, request.hidden, request.activation,
+                        request.task)
     module = fit_module(config, inputs, labels, request)
-    train_accuracy = accuracy(predictions(module, inputs), labels)
     temperature = fit_temperature(module, inputs, labels) if isinstance(module, PrototypeHead) else None
     meta = file.metadata
     metadata = {
         "train_file": str(request.embeddings),
         "dataset": meta.get("dataset"),
         "dataset_fingerprint": meta.get("dataset_fingerprint"),
-        "train_accuracy": f"{train_accuracy:.6f}",
+        **train_scores(module, inputs, labels, request.task),
+        **(spec.as_metadata() if spec is not None else {}),
         # Adam's settings, for heads trained by it (closed-form logistic and prototype never use them).
         **({"epochs": str(request.epochs), "lr": str(request.lr), "batch_size": str(request.batch_size)}
            if trained_by_adam(module) else {}),
@@ -188,6 +239,20 @@ def train_head(request: TrainRequest) -> Head:
         encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
         anchor_embeddings=anchor_embeddings, transform=transform, anchor_tensors=anchor_tensors,
     )
+
+
+def train_scores(module: nn.Module, inputs, labels: torch.Tensor, task: str) -> dict[str, str]:
+    """What the head scores on its own train rows: accuracy, or MSE (and R² for regression)."""
+    if task == "classification":
+        return {"train_accuracy": f"{accuracy(predictions(module, inputs), labels):.6f}"}
+    from stitchcli.heads.metrics import mse, r2
+
+    with torch.inference_mode():
+        outputs = torch.cat([module(block) for _, block in inputs.blocks()])
+    scores = {"train_mse": f"{mse(outputs, labels):.6g}"}
+    if task == "regression":
+        scores["train_r2"] = f"{r2(outputs, labels):.6f}"
+    return scores
 
 
 TEMPERATURES = torch.logspace(-3, 0, 61)  # 0.001 … 1, about 12 per decade

@@ -74,11 +74,11 @@ def missing_tensor(path: Path, name: str) -> StitchError:
     return StitchError(f"{path} has no '{name}' tensor", hint=hint)
 
 
-def check_writable(path: Path) -> Path:
-    """Fail before any slow work when ``path`` cannot be written."""
+def check_writable(path: Path, folder: bool = False) -> Path:
+    """Fail before any slow work when ``path`` (a file, or with ``folder`` a folder) cannot be written."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
+    if path.is_dir() and not folder:
         raise StitchError(f"output path {path} is a directory", hint="give a file name.")
     if not parent.is_dir():
         raise StitchError(
@@ -114,6 +114,30 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """A temporary folder beside ``path``, put in its place when the block succeeds (a folder already
+    there is replaced; callers check it is one of theirs); removed otherwise."""
+    import shutil
+
+    from stitchcli.storage.locks import temp_prefix
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's own 0700 would hide the results from others
+        old = None
+        if path.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".old", dir=path.parent))
+            os.replace(path, old / path.name)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def header_metadata(kind: str, metadata: dict) -> dict[str, str]:

@@ -14,6 +14,7 @@ from stitchcli.storage.plain import (
     FORMAT,
     KINDS,
     StitchFile,
+    atomic_dir,
     atomic_path,
     check_writable,
     decoded_metadata,
@@ -30,7 +31,8 @@ from stitchcli.storage.shards.index import index_header
 from stitchcli.storage.shards.plan import is_index
 
 __all__ = [
-    "FORMAT", "KINDS", "StitchFile", "atomic_path", "check_writable", "decoded_metadata", "fingerprint",
+    "FORMAT", "KINDS", "StitchFile", "atomic_dir",
+    "atomic_path", "check_writable", "decoded_metadata", "fingerprint",
     "header_metadata", "inspect", "is_labelled", "load", "load_metadata_checked", "missing_tensor",
     "own_metadata", "read_metadata", "require_labels", "save",
 ]

@@ -1,0 +1,161 @@
+"""What regression and reconstruction heads learn to output, read back from the source rows an
+embeddings file came from: numeric columns, or the images themselves resized to a small square."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from stitchcli.errors import StitchError, printable
+from stitchcli.storage.rows import RowReader
+
+GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+PROBE_ROWS = 32  # samples looked at to tell grayscale data from colour data
+
+
+@dataclass
+class TargetSpec:
+    """Which targets a head outputs; recorded in the head so that every file is read the same way."""
+
+    task: str
+    columns: list[str] = field(default_factory=list)  # regression: the source's value columns
+    size: int | None = None  # reconstruction: images resized to size × size
+    channels: int | None = None  # reconstruction: 1 (grayscale data) or 3
+    names: list[str] = field(default_factory=list)  # regression: one name per output
+
+    def as_metadata(self) -> dict[str, str]:
+        if self.task == "regression":
+            return {"target_columns": json.dumps(self.columns), "target_names": json.dumps(self.names)}
+        return {"target_size": str(self.size), "target_channels": str(self.channels)}
+
+    @classmethod
+    def from_metadata(cls, task: str, meta: dict[str, str]) -> TargetSpec:
+        if task == "regression":
+            return cls(task, columns=json.loads(meta["target_columns"]),
+                       names=json.loads(meta["target_names"]))
+        return cls(task, size=int(meta["target_size"]), channels=int(meta["target_channels"]))
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.channels or 3, self.size or 0, self.size or 0)
+
+
+def source_of(reader: RowReader):
+    """The dataset ``reader``'s rows were embedded from, checked to be unchanged since (by fingerprint)."""
+    from stitchcli.data import ReadOptions, load_dataset
+
+    meta = reader.metadata
+    source = meta.get("dataset", "")
+    if not source or source.startswith("import:"):
+        raise StitchError(f"{reader.path} does not record a source to read targets from",
+                          hint="regression and reconstruction heads read their targets from the rows "
+                          "`stitch embed` read; imported vectors carry none.")
+    options = ReadOptions(split=meta.get("split"), text_column=meta.get("text_column", "text"),
+                          label_column=meta.get("label_column", "label"),
+                          image_column=meta.get("image_column", "image"))
+    try:
+        dataset = load_dataset(source, options)
+    except StitchError as exc:
+        raise StitchError(f"cannot read the targets of {reader.path} from its source: {exc.message}",
+                          hint="run from the folder where the data were embedded, so that the recorded "
+                          f"path {printable(source)} is found.") from None
+    recorded = meta.get("dataset_fingerprint")
+    if recorded and dataset.fingerprint != recorded:
+        raise StitchError(f"{printable(source)} changed since {reader.path} was embedded from it "
+                          f"(fingerprint {dataset.fingerprint} now, {recorded} then)",
+                          hint="embed it again; targets from other rows would give wrong numbers.")
+    return dataset
+
+
+def source_rows(reader: RowReader) -> list[int]:
+    """The source row of each of the file's rows."""
+    if reader.has("indices"):
+        return reader.read("indices").long().tolist()
+    return list(range(reader.num_rows))
+
+
+def _numbers(value, column: str, row: int, where: str) -> list[float]:
+    values = value if isinstance(value, list | tuple) else [value]
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise StitchError(f"{where} row {row}: column {column!r} holds {printable(str(value), 60)}, "
+                          "not a number") from None
+    if not all(math.isfinite(v) for v in numbers):
+        raise StitchError(f"{where} row {row}: column {column!r} holds a NaN or infinite value")
+    return numbers
+
+
+def regression_targets(dataset, rows: list[int], columns: list[str]) -> tuple[torch.Tensor, list[str]]:
+    """Values of ``columns`` at ``rows`` (a column of lists gives one output per element), and names."""
+    parts, names = [], []
+    for column in columns:
+        values = dataset.column(column, "--target-column")
+        block = [_numbers(values[row], column, row, f"dataset {dataset.source}") for row in rows]
+        widths = {len(v) for v in block}
+        if len(widths) > 1:
+            raise StitchError(f"dataset {dataset.source}: column {column!r} holds lists of different "
+                              f"lengths ({', '.join(map(str, sorted(widths)))})")
+        width = widths.pop() if widths else 1
+        parts.append(torch.tensor(block, dtype=torch.float32).reshape(len(rows), width))
+        names += [column] if width == 1 else [f"{column}[{i}]" for i in range(width)]
+    return torch.cat(parts, dim=1), names
+
+
+def image_channels(dataset, rows: list[int]) -> int:
+    """1 when the data are grayscale (the first rows all are), else 3."""
+    from PIL import Image
+
+    for row in rows[:PROBE_ROWS]:
+        sample = dataset.sample(row)
+        if isinstance(sample, Image.Image):
+            if sample.mode not in GRAYSCALE_MODES:
+                return 3
+        elif not (np.ndim(sample) == 2 or (np.ndim(sample) == 3 and np.shape(sample)[-1] == 1)):
+            return 3
+    return 1
+
+
+def image_targets(dataset, rows: list[int], size: int, channels: int) -> torch.Tensor:
+    """Each row's image as ``channels`` × ``size`` × ``size`` values in [0, 1], flattened."""
+    from PIL import Image
+
+    from stitchcli.data.images import to_rgb
+
+    if dataset.modality != "image":
+        raise StitchError(f"dataset {dataset.source} holds texts: --task reconstruction decodes images")
+    out = np.empty((len(rows), channels * size * size), dtype=np.float32)
+    for i, row in enumerate(rows):
+        image = to_rgb(dataset.sample(row))
+        if channels == 1:
+            image = image.convert("L")
+        array = np.asarray(image.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+        out[i] = (array[None] if channels == 1 else array.transpose(2, 0, 1)).reshape(-1)
+    return torch.from_numpy(out)
+
+
+def training_targets(reader: RowReader, task: str, columns: list[str], size: int
+                     ) -> tuple[TargetSpec, torch.Tensor]:
+    """The spec a new head records and its train file's targets."""
+    dataset, rows = source_of(reader), source_rows(reader)
+    if task == "regression":
+        if not columns:
+            raise StitchError("--task regression needs --target-column NAME (the value to predict)")
+        targets, names = regression_targets(dataset, rows, columns)
+        return TargetSpec(task, columns=list(columns), names=names), targets
+    if size < 1:
+        raise StitchError(f"--target-size must be positive, got {size}")
+    channels = image_channels(dataset, rows)
+    return TargetSpec(task, size=size, channels=channels), image_targets(dataset, rows, size, channels)
+
+
+def read_targets(reader: RowReader, spec: TargetSpec) -> torch.Tensor:
+    """The targets of every row of ``reader`` as ``spec`` (a head's) reads them."""
+    dataset, rows = source_of(reader), source_rows(reader)
+    if spec.task == "regression":
+        return regression_targets(dataset, rows, spec.columns)[0]
+    return image_targets(dataset, rows, spec.size, spec.channels)
