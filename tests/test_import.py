@@ -101,3 +101,33 @@ def test_import_refusals(made_elsewhere, text_csv, tmp_path):
     assert_one_line_error(run_cli("anchors", "--dataset", text_csv, "--ids", root / "ids.txt", "--num", 2,
                                   "--out", tmp_path / "a.safetensors"), "either --dataset", exit_code=2)
     assert not (tmp_path / "o.safetensors").exists()
+
+
+def test_test_vectors_take_the_anchors_from_the_train_file(made_elsewhere, tmp_path):
+    """Test vectors hold no anchor: their anchors' vectors come from the same model's train file, and the
+    relative vectors equal those of the rows in the train import."""
+    root = made_elsewhere["root"]
+    train = tmp_path / "train.safetensors"
+    ok("import", root / "vectors.npy", "--ids", root / "ids.txt", "--anchors", root / "id-anchors.safetensors",
+       "--out", train, "-q")
+    held = [1, 5, 6, 9]  # rows that are not anchors
+    anchors = store.load(root / "id-anchors.safetensors").tensors["indices"].tolist()
+    held = [i for i in held if i not in anchors]
+    np.save(tmp_path / "test.npy", made_elsewhere["vectors"][held])
+    (tmp_path / "test-ids.txt").write_text("\n".join(f"review-{i}" for i in held) + "\n")
+    test = tmp_path / "test.safetensors"
+    result = run_cli("import", tmp_path / "test.npy", "--ids", tmp_path / "test-ids.txt", "--anchors",
+                     root / "id-anchors.safetensors", "--out", test)
+    assert_one_line_error(result, "anchors' ids are not among")
+    assert "--anchor-embeddings-from" in result.stderr
+    ok("import", tmp_path / "test.npy", "--ids", tmp_path / "test-ids.txt", "--anchors",
+       root / "id-anchors.safetensors", "--anchor-embeddings-from", train, "--out", test, "-q")
+    assert torch.allclose(store.load(test).tensors["relative"], store.load(train).tensors["relative"][held],
+                          atol=1e-6)
+    assert store.load_metadata_checked(test)["anchors_fingerprint"] == \
+        store.load_metadata_checked(train)["anchors_fingerprint"]
+    # A file of another anchor set is refused.
+    result = run_cli("import", tmp_path / "test.npy", "--ids", tmp_path / "test-ids.txt", "--anchors",
+                     root / "id-anchors.safetensors", "--anchor-embeddings-from", made_elsewhere["embedded"],
+                     "--out", tmp_path / "other.safetensors")
+    assert_one_line_error(result, "no anchor embeddings of anchor set")

@@ -25,6 +25,10 @@ def import_vectors(
         "[default: unlabelled].")] = None,
     vector_column: Annotated[str, typer.Option(
         help="Parquet: the column holding the vectors.")] = "embedding",
+    anchor_embeddings_from: Annotated[Path | None, typer.Option(
+        help="Take the anchors' vectors from this embeddings file of the same model (e.g. its imported "
+        "train file) instead of finding them among VECTORS by id: for test vectors without the "
+        "anchors.")] = None,
     similarity: SimilarityOpt = defaults.SIMILARITY,
     center: CenterOpt = defaults.CENTER,
     json_output: JsonOpt = False,
@@ -36,12 +40,15 @@ def import_vectors(
     from stitchcli.storage import store
 
     store.load_metadata_checked(anchors, kind="anchors")  # before torch is imported
+    if anchor_embeddings_from is not None:
+        store.load_metadata_checked(anchor_embeddings_from, kind="embeddings")
     store.check_writable(out)
 
     from stitchcli.console import log, safe
     from stitchcli.embed import ImportRequest, run_import
 
-    meta = run_import(ImportRequest(vectors, ids, anchors, out, labels, vector_column, similarity, center))
+    meta = run_import(ImportRequest(vectors, ids, anchors, out, labels, vector_column, similarity, center,
+                                   anchor_embeddings_from))
     summary = {"embeddings": str(out), "encoder": meta["encoder"], "num_samples": int(meta["num_samples"]),
                "dim": int(meta["dim"]), "num_anchors": int(meta["num_anchors"])}
     if json_output:

@@ -31,6 +31,9 @@ class ImportRequest:
     vector_column: str = "embedding"  # Parquet
     similarity: str = "cosine"
     center: bool = True
+    # The anchors' vectors from this file (the same model's train file, imported with the same anchor
+    # set) instead of from the vectors by id: for test vectors, whose ids hold no anchor.
+    anchor_embeddings_from: Path | None = None
 
 
 def _columns(path: Path) -> dict:
@@ -136,6 +139,37 @@ def _values(spec: str, columns: dict, path: Path, what: str, count: int) -> list
     return values
 
 
+def _anchors_by_id(request: ImportRequest, anchor_set, vectors: np.ndarray, ids: list[str]) -> torch.Tensor:
+    """The anchors' rows of ``vectors``, found by their ids (in the anchor set's order)."""
+    source = anchor_set.load_source()
+    wanted = [str(source.sample(int(i))) for i in anchor_set.indices.tolist()]
+    rows = {value: row for row, value in enumerate(ids)}
+    missing = [value for value in wanted if value not in rows]
+    if missing:
+        raise StitchError(f"{len(missing)} of the {len(wanted)} anchors' ids are not among the ids of "
+                          f"{request.vectors} (e.g. {missing[0]!r})",
+                          hint="import vectors of every anchor (the ids the anchor set was chosen from), "
+                          "or take them from the train file: --anchor-embeddings-from TRAIN.safetensors.")
+    return torch.from_numpy(vectors[[rows[value] for value in wanted]])
+
+
+def _anchors_from_file(path: Path, anchor_set, dim: int) -> torch.Tensor:
+    """The anchor embeddings of another file of the same model, checked to be of this anchor set."""
+    from stitchcli.storage import open_rows
+
+    file = open_rows(path)
+    theirs = file.metadata.get("anchors_fingerprint")
+    if not file.has("anchor_embeddings") or theirs != anchor_set.fingerprint:
+        raise StitchError(f"{path} holds no anchor embeddings of anchor set {anchor_set.fingerprint} "
+                          f"(it has {theirs or 'none'})",
+                          hint="give the train file imported (or embedded) with the same --anchors.")
+    anchors = file.read("anchor_embeddings").float()
+    if anchors.shape[1] != dim:
+        raise StitchError(f"{path} has anchor embeddings of dimension {anchors.shape[1]} but the vectors "
+                          f"have {dim}", hint="take the anchors from a file of the same model.")
+    return anchors
+
+
 def run_import(request: ImportRequest) -> dict:
     """Write ``request.out``: the vectors, their labels, the anchors' vectors found by id and every
     row's relative vectors; returns the metadata."""
@@ -145,18 +179,13 @@ def run_import(request: ImportRequest) -> dict:
     if not anchor_set.source.startswith(PREFIX):
         raise StitchError(f"{request.anchors} was chosen from {anchor_set.source}, not from ids",
                           hint="choose anchors for imported vectors with `stitch anchors --ids IDS_FILE`.")
-    source = anchor_set.load_source()
-    wanted = [str(source.sample(int(i))) for i in anchor_set.indices.tolist()]
     vectors, ids, raw_labels = read_vectors(request)
-    rows = {value: row for row, value in enumerate(ids)}
-    missing = [value for value in wanted if value not in rows]
-    if missing:
-        raise StitchError(f"{len(missing)} of the {len(wanted)} anchors' ids are not among the ids of "
-                          f"{request.vectors} (e.g. {missing[0]!r})",
-                          hint="import vectors of every anchor (the ids the anchor set was chosen from).")
     labels, names = encode_labels(raw_labels, f"labels of {request.vectors}") if raw_labels is not None \
         else unlabelled(len(ids))
-    anchors = torch.from_numpy(vectors[[rows[value] for value in wanted]])
+    if request.anchor_embeddings_from is not None:
+        anchors = _anchors_from_file(request.anchor_embeddings_from, anchor_set, vectors.shape[1])
+    else:
+        anchors = _anchors_by_id(request, anchor_set, vectors, ids)
     from stitchcli.relspace import RelativeProjector
 
     project = RelativeProjector(anchors, request.similarity, request.center)
@@ -166,10 +195,12 @@ def run_import(request: ImportRequest) -> dict:
         "split": Path(request.vectors).stem, "dataset_fingerprint": store.fingerprint("ids", *ids),
         "label_names": names, **({} if names else {"labelled": "false"}),
         "num_samples": str(len(ids)), "dim": str(vectors.shape[1]),
-        **relative_metadata(anchor_set.fingerprint, request.similarity, request.center, len(wanted)),
+        **relative_metadata(anchor_set.fingerprint, request.similarity, request.center, len(anchors)),
         "anchors_dataset": anchor_set.source, "anchors_dataset_fingerprint": anchor_set.dataset_fingerprint,
         "anchors_file": str(Path(request.anchors).resolve()),
         "imported_from": str(Path(request.vectors).resolve()),
+        **({"anchor_embeddings_from": str(Path(request.anchor_embeddings_from).resolve())}
+           if request.anchor_embeddings_from is not None else {}),
     }
     n = len(ids)
     columns = {"embeddings": (torch.float32, (n, vectors.shape[1])), "labels": (torch.int64, (n,)),
