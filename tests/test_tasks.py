@@ -233,3 +233,28 @@ def test_value_head_metadata_is_checked(task_world, tmp_path):
     store.save(head, "head", loaded.tensors, {**loaded.metadata, "target_names": json.dumps(["a", "b"])})
     result = run_cli("evaluate", "--head", head, "--embeddings", files["values-test-A"])
     assert_one_line_error(result, "outputs")
+
+
+def test_a_decoder_turns_a_real_encoders_images_into_pictures(image_npz, timm_weights, tmp_path):
+    """End to end with a real (tiny) image encoder: embed, train a reconstruction head, then
+    `predict --encoder --dataset` embeds new images and writes what the head decodes as PNGs."""
+    from PIL import Image
+
+    anchors, train, head = (tmp_path / f"{n}.safetensors" for n in ("anchors", "train", "head"))
+    model = ["--encoder", "timm:test_resnet", "--weights", timm_weights]
+    ok("anchors", "-q", "--dataset", image_npz, "--num", 6, "--out", anchors)
+    ok("embed", "-q", *model, "--dataset", image_npz, "--anchors", anchors, "--out", train)
+    ok("train-head", "-q", "--embeddings", train, "--task", "reconstruction", "--target-size", 8,
+       "--out", head)
+    folder = tmp_path / "decoded"
+    summary = json.loads(ok("predict", "--head", head, *model, "--dataset", image_npz, "--out", folder,
+                            "--json"))
+    assert summary["task"] == "reconstruction" and summary["num_samples"] == 12
+    pictures = sorted(folder.glob("*.png"))
+    assert len(pictures) == 12 and not list(tmp_path.glob(".decoded*"))  # the work file is gone
+    with Image.open(pictures[0]) as image:
+        assert image.size == (8, 8) and image.mode == "L"  # the fixture's images are grayscale arrays
+    # The same decodings as `predict --embeddings` on the file embedded the same way.
+    again = tmp_path / "again"
+    ok("predict", "-q", "--head", head, "--embeddings", train, "--out", again)
+    assert [p.read_bytes() for p in pictures] == [p.read_bytes() for p in sorted(again.glob("*.png"))]

@@ -1,6 +1,7 @@
 """Ridge regression: the closed-form decoder of regression and reconstruction heads. Inputs are
-centred and divided by one spread shared by every column; the penalty is chosen on a seeded validation split by squared error, then the map is
-solved on every row. Sums are streamed a block of rows at a time (the same numbers in memory or from disk)."""
+centred and divided by one spread shared by every column; the penalty is chosen on a seeded
+validation split by squared error, then the map is solved on every row. Sums are streamed a block of
+rows at a time (the same numbers in memory or from disk)."""
 
 from __future__ import annotations
 
