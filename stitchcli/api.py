@@ -49,6 +49,11 @@ class StitchHead:
         from stitchcli.encoders import EncoderOptions
         from stitchcli.jobs import PredictDataRequest, run_predict_on_data
 
+        if self.head.task != "classification":
+            from stitchcli.errors import StitchError
+
+            raise StitchError(f"this is a {self.head.task} head; the Python API predicts classes",
+                              hint="write its values or images with `stitch predict --head ... --out ...`.")
         samples = list(samples)
         if not samples:
             return []

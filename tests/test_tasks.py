@@ -258,3 +258,14 @@ def test_a_decoder_turns_a_real_encoders_images_into_pictures(image_npz, timm_we
     again = tmp_path / "again"
     ok("predict", "-q", "--head", head, "--embeddings", train, "--out", again)
     assert [p.read_bytes() for p in pictures] == [p.read_bytes() for p in sorted(again.glob("*.png"))]
+
+
+def test_the_python_api_refuses_value_heads(task_world, tmp_path):
+    from stitchcli import load_head
+    from stitchcli.errors import StitchError
+
+    head = tmp_path / "h.safetensors"
+    ok("train-head", "--embeddings", task_world["files"]["values-train-A"], "--task", "regression",
+       "--target-column", "price", "--out", head, "--quiet")
+    with pytest.raises(StitchError, match="regression head"):
+        load_head(head).predict(["x"], encoder="hf:unused")
