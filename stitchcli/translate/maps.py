@@ -6,20 +6,15 @@ from collections.abc import Callable
 
 import torch
 
+from stitchcli.defaults import MIN_RELATIVE_SPREAD
 from stitchcli.errors import StitchError
 
 Translator = Callable[[torch.Tensor], torch.Tensor]
 
 
-# The least spread a column is divided by, as a fraction of the columns' typical (root mean square)
-# spread. A column nearly constant on the anchors (a CNN's dead channel: spread 1e-6 there, 1e-2 on
-# other rows) would otherwise be blown up a million times on every row that is not an anchor. 0.1
-# brought EfficientNet-Lite1's digits, read through the ridge map, from MSE 0.059 to 0.039 at the worst
-# pair (reconstruction, non-anchor validation rows; 0.01 gave 0.041, 1.0 0.039).
-MIN_RELATIVE_SPREAD = 0.1
-
-
 def _standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each column's mean and spread; no column is divided by less than ``MIN_RELATIVE_SPREAD`` of
+    the typical spread (a column nearly constant on the anchors is not blown up on other rows)."""
     spread = x.std(dim=0)
     typical = float(spread.pow(2).mean().sqrt())
     return x.mean(dim=0), spread.clamp(min=max(1e-8, MIN_RELATIVE_SPREAD * typical))
