@@ -152,7 +152,9 @@ def test_procrustes_is_deterministic_with_fewer_anchors_than_dimensions():
             torch.set_num_threads(previous)
     assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
     # Outside the anchors' span there is nothing to map: such a sample goes to the target's mean.
-    mean, std = source.mean(dim=0), source.std(dim=0)
+    from stitchcli.translate.maps import standardise
+
+    mean, std = standardise(source)  # the map's own scaling (no column divided by less than typical)
     span = torch.linalg.svd(((source - mean) / std).double(), full_matrices=False)[2]
     outside = torch.randn(64, dtype=torch.float64, generator=generator)
     outside -= span.T @ (span @ outside)

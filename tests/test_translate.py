@@ -109,3 +109,20 @@ def test_the_same_encoder_up_to_float_noise_is_read_as_it_is(method):
     noisy = anchors + 1e-7 * torch.randn(50, 16, generator=generator)  # another batching of the same model
     assert torch.equal(fit_translation(method, noisy, anchors)(rows), rows)
     assert not torch.equal(fit_translation(method, anchors * 1.01, anchors)(rows), rows)
+
+
+@pytest.mark.parametrize("method", ["ridge", "procrustes", "auto"])
+def test_a_channel_dead_on_the_anchors_is_not_blown_up_on_other_rows(method):
+    """A CNN's dead channel: spread 1e-6 on the anchors, 1e-2 on other rows. Divided by its own spread it
+    turned into values of 1e4 and spoiled every mapped row; now it barely moves them."""
+    generator = torch.Generator().manual_seed(0)
+    source = torch.randn(80, 16, generator=generator)
+    target = source @ torch.randn(16, 12, generator=generator)
+    samples = torch.randn(40, 16, generator=generator)
+    dead_source, dead_samples = source.clone(), samples.clone()
+    dead_source[:, 0] = 1e-6 * torch.randn(80, generator=generator)
+    dead_samples[:, 0] = 1e-2 * torch.randn(40, generator=generator)
+    clean = fit_translation(method, source[:, 1:], target)(samples[:, 1:])
+    mapped = fit_translation(method, dead_source, target)(dead_samples)
+    assert torch.isfinite(mapped).all()
+    assert float((mapped - clean).norm() / clean.norm()) < 0.05

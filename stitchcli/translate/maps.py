@@ -12,7 +12,7 @@ from stitchcli.errors import StitchError
 Translator = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Each column's mean and spread; no column is divided by less than ``MIN_RELATIVE_SPREAD`` of
     the typical spread (a column nearly constant on the anchors is not blown up on other rows)."""
     spread = x.std(dim=0)
@@ -22,8 +22,8 @@ def _standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _scaled(source: torch.Tensor, target: torch.Tensor):
     source, target = source.double(), target.double()
-    mu_s, sd_s = _standardise(source)
-    mu_t, sd_t = _standardise(target)
+    mu_s, sd_s = standardise(source)
+    mu_t, sd_t = standardise(target)
     return (source - mu_s) / sd_s, (target - mu_t) / sd_t, (mu_s, sd_s, mu_t, sd_t)
 
 
