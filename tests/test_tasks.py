@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import assert_one_line_error, random_orthogonal, run_cli
+from helpers import assert_one_line_error, random_orthogonal, run_cli, run_subprocess
 from synthetic import write_embeddings
 
 DIM = 24
@@ -269,3 +269,19 @@ def test_the_python_api_refuses_value_heads(task_world, tmp_path):
        "--target-column", "price", "--out", head, "--quiet")
     with pytest.raises(StitchError, match="regression head"):
         load_head(head).predict(["x"], encoder="hf:unused")
+
+
+@pytest.mark.parametrize(("command", "shown"), [
+    ("train-head", "[default: logistic; ridge for regression and reconstruction]"),
+    ("train-head", "[default: the one the embeddings were made with]"),
+    ("import", "[default: unlabelled]"),
+])
+def test_defaults_written_in_help_texts_are_shown(command, shown):
+    """A "[default: …]" inside a help text is rich markup unless escaped: it used to vanish, leaving
+    "(the baseline) ." in train-head's --help."""
+    import re
+
+    result = run_subprocess(command, "--help", env={"COLUMNS": "400"})
+    assert result.returncode == 0, result.stderr
+    text = re.sub(r"[\s│]+", " ", result.stdout)
+    assert shown in text

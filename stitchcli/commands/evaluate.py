@@ -23,7 +23,7 @@ def evaluate(
         "an encoder of another width) instead of failing.")] = False,
     translate: Annotated[list[str] | None, typer.Option(
         help="For absolute heads on other encoders: none, procrustes, affine, ridge or auto map fitted "
-        "on the shared anchors (repeatable to compare side by side) [default: the map each head "
+        "on the shared anchors (repeatable to compare side by side) \\[default: the map each head "
         "records (train-head --translate), else none].")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]); with "

@@ -22,7 +22,7 @@ def import_vectors(
     out: OutOpt,
     labels: Annotated[str | None, typer.Option(
         help="Each vector's label: a file (one per line) or a column / array of the vectors file "
-        "[default: unlabelled].")] = None,
+        "\\[default: unlabelled].")] = None,
     vector_column: Annotated[str, typer.Option(
         help="Parquet: the column holding the vectors.")] = "embedding",
     anchor_embeddings_from: Annotated[Path | None, typer.Option(

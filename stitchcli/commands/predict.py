@@ -52,7 +52,7 @@ def predict(
         help="Column of the data's source to use as each row's id (default: the row number).")] = None,
     top_k: Annotated[int, typer.Option(help="Also the N best labels and their scores.")] = 1,
     translate: Annotated[str | None, typer.Option(
-        help="For absolute heads: ridge, procrustes, affine, auto or none [default: the map the head "
+        help="For absolute heads: ridge, procrustes, affine, auto or none \\[default: the map the head "
         "records].")] = None,
     anchor_view: Annotated[str | None, typer.Option(
         help="Which parallel view of the head's anchors the encoder embeds (default: that of the data's "

@@ -38,7 +38,7 @@ def run(
         "baseline).")] = True,
     translate: Annotated[list[str] | None, typer.Option(
         help=f"How the absolute heads read other encoders: none, procrustes, affine, ridge or auto "
-        f"(repeatable) [default: {defaults.TRANSLATE}, and none with --baseline].")] = None,
+        f"(repeatable) \\[default: {defaults.TRANSLATE}, and none with --baseline].")] = None,
     arch: ArchOpt = defaults.ARCH,
     similarity: SimilarityOpt = defaults.SIMILARITY,
     center: CenterOpt = defaults.CENTER,
@@ -86,7 +86,7 @@ def run(
         require_matplotlib()
     except StitchError:
         if not quiet:
-            log("no picture: matplotlib is not installed (pip install 'stitchcli[plot]')")
+            log("no picture: matplotlib is not installed (pip install 'stitchcli\\[plot]')")
         return
     plot_matrix(results, out_dir / "matrix.png")
     if not quiet and not json_output:

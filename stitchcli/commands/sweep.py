@@ -63,7 +63,7 @@ def sweep(
         rich_help_panel=GRID)] = False,
     translate: Annotated[list[str] | None, typer.Option(
         "--translate", help="Also absolute heads that read the other encoders through a map fitted on "
-        "the anchors: procrustes, affine, ridge or auto (one per --arch and anchor set) [default: "
+        "the anchors: procrustes, affine, ridge or auto (one per --arch and anchor set) \\[default: "
         "none; relative heads only].",
         rich_help_panel=GRID)] = None,
     refine: Annotated[list[int] | None, typer.Option(

@@ -28,7 +28,7 @@ def train_head(
     arch: Annotated[str | None, typer.Option(
         help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
         "nearest by cosine), ridge (closed form, penalty chosen on a validation split; for values), "
-        "linear or mlp [default: logistic; ridge for regression and reconstruction].")] = None,
+        "linear or mlp \\[default: logistic; ridge for regression and reconstruction].")] = None,
     task: Annotated[str, typer.Option(
         help="classification (the source's labels), regression (numeric --target-column values) or "
         "reconstruction (the input image, resized to --target-size).")] = "classification",
@@ -41,7 +41,7 @@ def train_head(
     translate: Annotated[str | None, typer.Option(
         help=f"How an absolute head reads other encoders: through a map fitted on the shared anchors "
         f"(ridge, procrustes, affine or auto; the head carries its anchors' embeddings), or none (the "
-        f"baseline) [default: {defaults.TRANSLATE} for --space absolute].")] = None,
+        f"baseline) \\[default: {defaults.TRANSLATE} for --space absolute].")] = None,
     normalize: NormalizeOpt = defaults.NORMALIZE,
     topk: TopkOpt = defaults.TOPK,
     topk_power: TopkPowerOpt = defaults.TOPK_POWER,
@@ -54,7 +54,7 @@ def train_head(
     seed: SeedOpt = 0,
     anchors: Annotated[Path | None, typer.Option(
         help="Anchor file to carry in the head (its samples let `stitch predict --encoder` embed the "
-        "anchors anywhere) [default: the one the embeddings were made with].")] = None,
+        "anchors anywhere) \\[default: the one the embeddings were made with].")] = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
