@@ -142,13 +142,7 @@ def anchor_set_from(tensors: dict, meta: dict, where: str, folder: Path) -> Anch
             fingerprint=meta["anchors_fingerprint"],
             strategy=meta["strategy"],
             seed=int(meta["seed"]),
-            read_options=ReadOptions(
-                split=meta["split"],
-                text_column=meta.get("text_column", "text"),
-                label_column=meta.get("label_column", "label"),
-                image_column=meta.get("image_column", "image"),
-                streaming=meta.get("streaming") == "true",
-            ),
+            read_options=ReadOptions.from_metadata(meta),
             label_names=json.loads(meta.get("label_names", "[]")),
             views=views, samples=samples, num_rows=int(meta.get("num_rows", "-1")),
         )

@@ -28,6 +28,13 @@ class ReadOptions:
         }
         return columns | ({"streaming": "true"} if self.streaming else {})
 
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> ReadOptions:
+        """How the file whose metadata is ``meta`` read its source (``as_metadata`` and the split)."""
+        return cls(split=meta.get("split"), text_column=meta.get("text_column", "text"),
+                   label_column=meta.get("label_column", "label"),
+                   image_column=meta.get("image_column", "image"), streaming=meta.get("streaming") == "true")
+
 
 @dataclass
 class Dataset:

@@ -61,17 +61,14 @@ def _ids(request: PredictRequest, file: RowReader):
         if not file.has("indices"):
             return lambda start, stop: list(range(start, stop))
         return lambda start, stop: file.read("indices", start, stop).long().tolist()
-    rows = file.read("indices").long().tolist() if file.has("indices") else list(range(file.num_rows))
     from stitchcli.data import ReadOptions, load_dataset
+    from stitchcli.heads.targets import source_rows
 
+    rows = source_rows(file)
     source = file.metadata.get("dataset")
     if not source:
         raise StitchError(f"{file.path} does not record its source, so --id-column cannot be read")
-    meta = file.metadata
-    options = ReadOptions(split=meta.get("split"), text_column=meta.get("text_column", "text"),
-                          label_column=meta.get("label_column", "label"),
-                          image_column=meta.get("image_column", "image"))
-    values = load_dataset(source, options).column(request.id_column)
+    values = load_dataset(source, ReadOptions.from_metadata(file.metadata)).column(request.id_column)
     ids = [values[i] for i in rows]
     return lambda start, stop: ids[start:stop]
 
