@@ -42,9 +42,32 @@ def _require_pyarrow() -> None:
 
 
 class _RowFile:
-    """A CSV or JSONL handle, or a Parquet writer opened with the first block."""
+    """A CSV or JSONL file opened at once (CSV with its ``header``), or a Parquet writer opened with
+    the first block; each writer says how its rows look."""
 
-    handle = parquet = None
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path, self.kind = path, path.suffix.lower()
+        self.handle = self.csv = self.parquet = None
+        if self.kind == ".parquet":
+            _require_pyarrow()
+        else:
+            self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            if self.kind == ".csv":
+                self.csv = csv.writer(self.handle)
+                self.csv.writerow(header)
+
+    def _json_lines(self, records) -> None:
+        for record in records:
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _parquet_block(self, columns: dict[str, list]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table(columns)
+        if self.parquet is None:
+            self.parquet = pq.ParquetWriter(str(self.path), table.schema)
+        self.parquet.write_table(table)
 
     def close(self) -> None:
         if self.handle is not None:
@@ -57,79 +80,52 @@ class PredictionWriter(_RowFile):
     """Rows to CSV, JSONL or Parquet in a temporary file beside ``out``, renamed at the end."""
 
     def __init__(self, path: Path, top_k: int) -> None:
-        self.path, self.top_k, self.kind = path, top_k, path.suffix.lower()
-        self.handle = self.csv = self.parquet = None
-        if self.kind == ".parquet":
-            _require_pyarrow()
-        else:
-            self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
-            if self.kind == ".csv":
-                self.csv = csv.writer(self.handle)
-                extra = [f"{name}_{i}" for i in range(1, top_k + 1) for name in ("label", "score")]
-                self.csv.writerow(["id", "label", "score", *(extra if top_k > 1 else [])])
+        extra = [f"{name}_{i}" for i in range(1, top_k + 1) for name in ("label", "score")]
+        super().__init__(path, ["id", "label", "score", *(extra if top_k > 1 else [])])
+        self.top_k = top_k
 
     def write(self, ids: list, labels: list[list[str]], scores: list[list[float]]) -> None:
         if self.kind == ".jsonl":
-            for i, names, values in zip(ids, labels, scores, strict=True):
-                row = {"id": i, "label": names[0], "score": values[0]}
-                if self.top_k > 1:
-                    row["top_k"] = [{"label": n, "score": s} for n, s in zip(names, values, strict=True)]
-                self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._json_lines(self._record(i, names, values)
+                             for i, names, values in zip(ids, labels, scores, strict=True))
         elif self.kind == ".csv":
             for i, names, values in zip(ids, labels, scores, strict=True):
                 pairs = zip(names, values, strict=True)
                 extra = [x for pair in pairs for x in pair] if self.top_k > 1 else []
                 self.csv.writerow([i, names[0], values[0], *extra])
         else:
-            self._parquet(ids, labels, scores)
+            columns = {"id": ids, "label": [n[0] for n in labels], "score": [s[0] for s in scores]}
+            if self.top_k > 1:
+                for k in range(self.top_k):
+                    columns[f"label_{k + 1}"] = [n[k] for n in labels]
+                    columns[f"score_{k + 1}"] = [s[k] for s in scores]
+            self._parquet_block(columns)
 
-    def _parquet(self, ids: list, labels: list[list[str]], scores: list[list[float]]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        columns = {"id": ids, "label": [n[0] for n in labels], "score": [s[0] for s in scores]}
+    def _record(self, i, names: list[str], values: list[float]) -> dict:
+        row = {"id": i, "label": names[0], "score": values[0]}
         if self.top_k > 1:
-            for k in range(self.top_k):
-                columns[f"label_{k + 1}"] = [n[k] for n in labels]
-                columns[f"score_{k + 1}"] = [s[k] for s in scores]
-        table = pa.table(columns)
-        if self.parquet is None:
-            self.parquet = pq.ParquetWriter(str(self.path), table.schema)
-        self.parquet.write_table(table)
-
+            row["top_k"] = [{"label": n, "score": s} for n, s in zip(names, values, strict=True)]
+        return row
 
 
 class ValueWriter(_RowFile):
     """A regression head's values: ``id`` and one column per output, in CSV, JSONL or Parquet."""
 
     def __init__(self, path: Path, names: list[str]) -> None:
-        self.path, self.names, self.kind = path, names, path.suffix.lower()
-        self.handle = self.csv = self.parquet = None
-        if self.kind == ".parquet":
-            _require_pyarrow()
-        else:
-            self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
-            if self.kind == ".csv":
-                self.csv = csv.writer(self.handle)
-                self.csv.writerow(["id", *names])
+        super().__init__(path, ["id", *names])
+        self.names = names
 
     def write(self, ids: list, values: list[list[float]]) -> None:
         if self.kind == ".jsonl":
-            for i, row in zip(ids, values, strict=True):
-                record = {"id": i, **dict(zip(self.names, row, strict=True))}
-                self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._json_lines({"id": i, **dict(zip(self.names, row, strict=True))}
+                             for i, row in zip(ids, values, strict=True))
         elif self.kind == ".csv":
             for i, row in zip(ids, values, strict=True):
                 self.csv.writerow([i, *row])
         else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            self._parquet_block({"id": ids, **{name: [row[k] for row in values]
+                                               for k, name in enumerate(self.names)}})
 
-            columns = {name: [row[k] for row in values] for k, name in enumerate(self.names)}
-            table = pa.table({"id": ids, **columns})
-            if self.parquet is None:
-                self.parquet = pq.ParquetWriter(str(self.path), table.schema)
-            self.parquet.write_table(table)
 
 class ImageWriter:
     """A reconstruction head's images: ``NNNNNN.png`` per row (its position) and ``index.csv`` giving
