@@ -285,3 +285,22 @@ def test_defaults_written_in_help_texts_are_shown(command, shown):
     assert result.returncode == 0, result.stderr
     text = re.sub(r"[\s│]+", " ", result.stdout)
     assert shown in text
+
+
+def test_heads_sharing_targets_read_the_source_once_per_file(task_world, tmp_path, monkeypatch):
+    import stitchcli.heads.targets as targets
+    from stitchcli.evaluate import evaluate_matrix
+    from stitchcli.heads import load_head
+
+    files = task_world["files"]
+    heads = []
+    for space in ("relative", "absolute"):
+        heads.append(tmp_path / f"{space}.safetensors")
+        ok("train-head", "--embeddings", files["images-train-A"], "--task", "reconstruction", "--target-size",
+           SIZE, "--space", space, "--out", heads[-1], "--quiet")
+    reads = []
+    original = targets.source_of
+    monkeypatch.setattr(targets, "source_of", lambda reader: reads.append(reader.path) or original(reader))
+    paths = [files["images-test-A"], files["images-test-B"]]
+    results = evaluate_matrix([load_head(h) for h in heads], paths, None)
+    assert len(results) == 4 and sorted(map(str, reads)) == sorted(map(str, paths))

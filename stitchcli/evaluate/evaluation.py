@@ -12,6 +12,7 @@ from stitchcli.errors import IncompatibleError
 from stitchcli.heads.head import Head
 from stitchcli.heads.inputs import FileInputs, TensorInputs
 from stitchcli.heads.metrics import accuracy, confusion, macro_f1, mse, per_class, psnr, r2
+from stitchcli.heads.tasks import get_task
 from stitchcli.storage.rows import RowReader, open_rows
 
 
@@ -166,22 +167,26 @@ def _no_rows(head: Head) -> torch.Tensor:
     return torch.empty(0, head.config.num_classes)
 
 
-def _value_result(head: Head, file: RowReader, outputs: torch.Tensor, method: str) -> Result:
-    """A regression or reconstruction head's scores against the targets read from the file's source."""
+def _value_result(head: Head, file: RowReader, outputs: torch.Tensor, method: str,
+                  targets: dict | None) -> Result:
+    """A regression or reconstruction head's scores against the targets read from the file's source
+    (``targets``: a cache of them shared by the heads that read this file)."""
     from stitchcli.heads.targets import read_targets
 
-    target = read_targets(file, head.targets())
+    target = read_targets(file, head.targets(), targets)
     error = mse(outputs, target)
     scores = {"r2": r2(outputs, target)} if head.task == "regression" else {"psnr": psnr(error)}
     encoder = file.metadata.get("encoder", "?")
     return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
                   space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
-                  num_samples=len(target), method=method, task=head.task, metric="mse", mse=error, **scores)
+                  num_samples=len(target), method=method, task=head.task, metric=get_task(head.task).metric,
+                  mse=error, **scores)
 
 
-def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str) -> Result:
+def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str,
+            targets: dict | None = None) -> Result:
     if head.task != "classification":
-        return _value_result(head, file, predicted, method)
+        return _value_result(head, file, predicted, method, targets)
     target = label_mapping(head, file)[file.labels()]
     matrix = confusion(predicted, target, head.config.num_classes)
     encoder = file.metadata.get("encoder", "?")
@@ -200,7 +205,7 @@ def skipped_result(head: Head, file: RowReader, method: str | None) -> Result:
     return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
                   space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
                   num_samples=file.num_rows, method=method or head.space, task=head.task,
-                  metric="accuracy" if head.task == "classification" else "mse")
+                  metric=get_task(head.task).metric)
 
 
 def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tuple[object, str]:
@@ -216,12 +221,13 @@ def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tu
 
 
 @torch.inference_mode()
-def evaluate(head: Head, file: RowReader, translate: str | None = None) -> Result:
+def evaluate(head: Head, file: RowReader, translate: str | None = None,
+             targets: dict | None = None) -> Result:
     """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first (by
     default, the map the head records, if any)."""
     inputs, method = head_inputs(head, file, translate)
     label_mapping(head, file)
-    return _result(head, file, predict_many([head], inputs)[0], method)
+    return _result(head, file, predict_many([head], inputs)[0], method, targets)
 
 
 def _check_pair(head: Head, file: RowReader) -> bool:
@@ -275,13 +281,14 @@ def evaluate_matrix(
 
     for f, path in enumerate(paths):
         file = open_rows(path)
+        targets: dict = {}  # value heads' targets of this file, read from its source once per spec
         plain: dict[tuple, list[tuple[int, int, Head]]] = {}
         for h, head in enumerate(heads):
             for m, method in enumerate(head_methods(head, methods)):
                 if method is None:
                     plain.setdefault((head.space, head.transform), []).append((h, m, head))
                     continue
-                result = attempt(head, file, method, evaluate, head, file, method)
+                result = attempt(head, file, method, evaluate, head, file, method, targets)
                 if result is not None:
                     found[h, m, f] = result
         for (space, transform), group in plain.items():
@@ -293,5 +300,5 @@ def evaluate_matrix(
                 inputs = FileInputs(file, space, transform)
                 predictions = predict_many([head for _, _, head in ready], inputs)
                 for (h, m, head), predicted in zip(ready, predictions, strict=True):
-                    found[h, m, f] = _result(head, file, predicted, space)
+                    found[h, m, f] = _result(head, file, predicted, space, targets)
     return [found[key] for key in sorted(found)]

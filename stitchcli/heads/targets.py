@@ -54,11 +54,8 @@ def source_of(reader: RowReader):
         raise StitchError(f"{reader.path} does not record a source to read targets from",
                           hint="regression and reconstruction heads read their targets from the rows "
                           "`stitch embed` read; imported vectors carry none.")
-    options = ReadOptions(split=meta.get("split"), text_column=meta.get("text_column", "text"),
-                          label_column=meta.get("label_column", "label"),
-                          image_column=meta.get("image_column", "image"))
     try:
-        dataset = load_dataset(source, options)
+        dataset = load_dataset(source, ReadOptions.from_metadata(meta))
     except StitchError as exc:
         raise StitchError(f"cannot read the targets of {reader.path} from its source: {exc.message}",
                           hint="run from the folder where the data were embedded, so that the recorded "
@@ -153,9 +150,17 @@ def training_targets(reader: RowReader, task: str, columns: list[str], size: int
     return TargetSpec(task, size=size, channels=channels), image_targets(dataset, rows, size, channels)
 
 
-def read_targets(reader: RowReader, spec: TargetSpec) -> torch.Tensor:
-    """The targets of every row of ``reader`` as ``spec`` (a head's) reads them."""
+def read_targets(reader: RowReader, spec: TargetSpec, cache: dict | None = None) -> torch.Tensor:
+    """The targets of every row of ``reader`` as ``spec`` (a head's) reads them; with ``cache`` (one per
+    file) each spec's are read from the source once, however many heads share them."""
+    key = tuple(sorted(spec.as_metadata().items()))
+    if cache is not None and key in cache:
+        return cache[key]
     dataset, rows = source_of(reader), source_rows(reader)
     if spec.task == "regression":
-        return regression_targets(dataset, rows, spec.columns)[0]
-    return image_targets(dataset, rows, spec.size, spec.channels)
+        targets = regression_targets(dataset, rows, spec.columns)[0]
+    else:
+        targets = image_targets(dataset, rows, spec.size, spec.channels)
+    if cache is not None:
+        cache[key] = targets
+    return targets
