@@ -20,20 +20,31 @@ MAX_ITER = 500
 Blocks = Callable[[], Iterable[tuple[int, torch.Tensor]]]
 
 
-class LogisticHead(nn.Module):
-    """``softmax(W · (x - mean) / scale + b)``; ``fit_inputs`` chooses the L2 strength and fits."""
+class StandardisedLinear(nn.Module):
+    """``W · (x - mean) / scale + b``: the shape of the closed-form heads (logistic, ridge), whose
+    ``fit_inputs`` set ``mean``, ``scale`` and the linear map."""
 
     def __init__(self, config) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(config.in_dim))
         self.register_buffer("scale", torch.ones(config.in_dim))
-        self.register_buffer("l2", torch.tensor(FIXED_L2))
         self.linear = nn.Linear(config.in_dim, config.num_classes)
-        nn.init.zeros_(self.linear.weight)  # a convex problem: start from zero, not from a random draw
-        nn.init.zeros_(self.linear.bias)
+
+    def standardised(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() - self.mean) / self.scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear((x.float() - self.mean) / self.scale)
+        return self.linear(self.standardised(x))
+
+
+class LogisticHead(StandardisedLinear):
+    """``softmax(W · (x - mean) / scale + b)``; ``fit_inputs`` chooses the L2 strength and fits."""
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self.register_buffer("l2", torch.tensor(FIXED_L2))
+        nn.init.zeros_(self.linear.weight)  # a convex problem: start from zero, not from a random draw
+        nn.init.zeros_(self.linear.bias)
 
     @torch.no_grad()
     def fit_inputs(self, blocks: Blocks, labels: torch.Tensor, seed: int = 0) -> None:

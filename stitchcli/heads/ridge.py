@@ -6,9 +6,8 @@ rows at a time (the same numbers in memory or from disk)."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from stitchcli.heads.logistic import Blocks, block_statistics
+from stitchcli.heads.logistic import Blocks, StandardisedLinear, block_statistics
 
 # Penalties tried, relative to the number of fitted rows (inputs of unit overall spread: the trace of
 # X^T X / n is the number of columns).
@@ -18,7 +17,7 @@ VALIDATION = 0.2
 MIN_ROWS_TO_VALIDATE = 10
 
 
-class RidgeHead(nn.Module):
+class RidgeHead(StandardisedLinear):
     """``W · (x - mean) / scale + b``; ``fit_inputs`` chooses the penalty and solves for W and b.
 
     ``scale`` is the inputs' overall spread (the root mean square of the columns' spreads), the same
@@ -26,14 +25,8 @@ class RidgeHead(nn.Module):
     constant on the train rows (a CNN's dead channels: 1e-6) into noise on any other rows."""
 
     def __init__(self, config) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(config.in_dim))
-        self.register_buffer("scale", torch.ones(config.in_dim))
+        super().__init__(config)
         self.register_buffer("alpha", torch.tensor(FIXED_ALPHA))
-        self.linear = nn.Linear(config.in_dim, config.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear((x.float() - self.mean) / self.scale)
 
     @torch.no_grad()
     def fit_inputs(self, blocks: Blocks, targets: torch.Tensor, seed: int = 0) -> None:
@@ -57,14 +50,14 @@ class RidgeHead(nn.Module):
         self.linear.weight.copy_(weight.T.float())
         self.linear.bias.copy_(bias.float())
 
-    def _standardised(self, blocks: Blocks):
+    def _standardised_blocks(self, blocks: Blocks):
         for start, block in blocks():
-            yield start, ((block.float() - self.mean) / self.scale).double()
+            yield start, self.standardised(block).double()
 
     def _sums(self, blocks: Blocks, targets: torch.Tensor, mask: torch.Tensor | None) -> tuple:
         """Count, Σx, Σy, XᵀX and XᵀY over the rows in ``mask`` (float64)."""
         count, sx, sy, gram, cross = 0, 0.0, 0.0, 0.0, 0.0
-        for start, x in self._standardised(blocks):
+        for start, x in self._standardised_blocks(blocks):
             y = targets[start : start + len(x)]
             if mask is not None:
                 keep = mask[start : start + len(x)]
@@ -77,7 +70,7 @@ class RidgeHead(nn.Module):
     def _held_error(self, blocks: Blocks, targets: torch.Tensor, held: torch.Tensor, weight: torch.Tensor,
                     bias: torch.Tensor) -> float:
         total, count = 0.0, 0
-        for start, x in self._standardised(blocks):
+        for start, x in self._standardised_blocks(blocks):
             keep = held[start : start + len(x)]
             y = targets[start : start + len(x)][keep]
             total += float(((x[keep] @ weight + bias - y) ** 2).sum())
