@@ -5,7 +5,7 @@ Sides:
 * bare loop: tokenizer + ``model(**batch)`` + masked mean pooling (timm: transform + model), in
   dataset order, model loaded once outside the timer: the target's reference;
 * bare loop sorted: the same with texts sorted longest first, as stitch does (isolates sorting);
-* stitch run_embed: ``stitchcli.embed.run_embed`` with ``quiet=True``, *including* the model
+* stitch run_embed: ``stitchcli.embed.run_embed`` (silent by default), *including* the model
   load, the chunk checkpoints and the atomic write of the output file;
 * stitch embed_rows: stitch's loop with the encoder already loaded (no load, no write);
 * stitch CLI: the whole ``stitch embed`` subprocess (start-up, imports, load), for information.
@@ -213,7 +213,7 @@ def main() -> None:
         source = write_csv(work / "texts.csv", samples)
         request = EmbedRequest(
             encoder=f"hf:{model_dir}", dataset=str(source), out=work / "t.safetensors", read=ReadOptions(),
-            encoder_options=EncoderOptions(device="cpu"), batch_size=args.batch_size, quiet=True,
+            encoder_options=EncoderOptions(device="cpu"), batch_size=args.batch_size,
             resume=False,
         )
         bare = bare_text_loop(model_dir, samples, args.batch_size, sort=False)
@@ -264,7 +264,7 @@ def main() -> None:
         image_request = EmbedRequest(
             encoder=f"timm:{args.image_model}", dataset=str(npz), out=work / "i.safetensors",
             read=ReadOptions(), encoder_options=EncoderOptions(device="cpu", weights=weights),
-            batch_size=args.batch_size, quiet=True, resume=False,
+            batch_size=args.batch_size, resume=False,
         )
         bare_images = bare_image_loop(args.image_model, weights, images, args.batch_size)
         image_loop = stitch_loop(image_request)

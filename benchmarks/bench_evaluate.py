@@ -63,7 +63,7 @@ def make_heads(work: Path, arch: str) -> list[Path]:
         write_file(train, 2000, seed=999)
     paths = []
     for i in range(HEADS):
-        head: Head = train_head(TrainRequest(train, space="relative", arch=arch, epochs=1, seed=i, quiet=True,
+        head: Head = train_head(TrainRequest(train, space="relative", arch=arch, epochs=1, seed=i,
                                              transform=RelativeTransform()))
         head.path = work / f"{arch}-head{i}.safetensors"
         save_head(head.path, head)
@@ -128,7 +128,8 @@ def predict_many_stacked(heads: list[Head], features: torch.Tensor) -> list[torc
     """
     from torch import nn
 
-    from stitchcli.evaluate.evaluation import EVAL_CHUNK_ROWS, predict_many
+    from stitchcli.evaluate.evaluation import predict_many
+    from stitchcli.relspace.normalize import CHUNK_ROWS  # the rows of each block predict_many reads
 
     stackable, rest = [], []
     for i, head in enumerate(heads):
@@ -156,8 +157,8 @@ def predict_many_stacked(heads: list[Head], features: torch.Tensor) -> list[torc
             widths.append(weight.shape[0])
         weight_t, bias = torch.cat(weights).T.contiguous(), torch.cat(biases)
         parts: dict[int, list[torch.Tensor]] = {i: [] for i in group}
-        for start in range(0, len(features), EVAL_CHUNK_ROWS):
-            chunk = features[start : start + EVAL_CHUNK_ROWS]
+        for start in range(0, len(features), CHUNK_ROWS):
+            chunk = features[start : start + CHUNK_ROWS]
             normed = torch.nn.functional.layer_norm(chunk, (chunk.shape[1],), eps=eps)
             stacked = torch.addmm(bias, normed, weight_t)
             offset = 0

@@ -77,13 +77,12 @@ def throughput(work: Path, n: int, rounds: int) -> list[tuple]:
 
     def embed() -> None:
         run_embed(EmbedRequest(encoder, str(data), work / "emb.safetensors", ReadOptions(), options,
-                               anchors=anchors, force=True, resume=False, quiet=True))
+                               anchors=anchors, force=True, resume=False))
 
     def predict() -> None:
         out = work / "pred.csv"
         out.unlink(missing_ok=True)
-        run_predict_on_data(PredictDataRequest(loaded, encoder, str(data), out, ReadOptions(), options,
-                                               quiet=True))
+        run_predict_on_data(PredictDataRequest(loaded, encoder, str(data), out, ReadOptions(), options))
 
     times = alternate({"stitch embed --anchors": embed, "stitch predict --encoder": predict}, rounds,
                       warmup=True)

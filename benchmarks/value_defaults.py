@@ -82,8 +82,7 @@ def measure(folder: Path, skip_mlp: bool = False) -> None:
         x = {name: features(path, space, transform) for name, path in files.items()}
         own, stitched = [], []
         for h in ENCODERS:
-            request = TrainRequest(Path(), arch=arch, task="reconstruction", epochs=30, lr=1e-3,
-                                   quiet=True)
+            request = TrainRequest(Path(), arch=arch, task="reconstruction", epochs=30, lr=1e-3)
             config = HeadConfig(arch, x[h].shape[1], targets.shape[1], task="reconstruction")
             module = fit_module(config, x[h][fit], targets[fit], request)
             for t in ENCODERS:

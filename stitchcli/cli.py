@@ -26,18 +26,47 @@ from stitchcli.commands import (
     sweep,
     train_head,
 )
-from stitchcli.errors import ClickException, Interrupted, StitchError, Terminated, terminate_like_ctrl_c
+from stitchcli.errors import Interrupted, StitchError, Terminated
 from stitchcli.fast_help import FastHelp, StitchTyper
+
+try:  # typer >= 0.29 vendors click and handles only its own exception classes
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import ClickException
 
 
 class StitchGroup(FastHelp, TyperGroup):
     """Turns every failure into one ``Error:`` line (exit 1) unless ``--debug`` is given."""
 
+    # Plugins' commands (``stitchcli.commands`` entry points): read only for a name that is not
+    # built in, or to list them all (``stitch --help``), so a built-in command scans no entry points.
+    def get_command(self, ctx, name):  # noqa: ANN001, ANN201 - click's signature
+        command = super().get_command(ctx, name)
+        return command or (super().get_command(ctx, name) if self._add_plugin_commands() else None)
+
+    def list_commands(self, ctx):  # noqa: ANN001, ANN201
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def _add_plugin_commands(self) -> bool:
+        from stitchcli import plugins
+
+        if not plugins.add_commands(app):
+            return False
+        for name, command in typer.main.get_command(app).commands.items():
+            self.commands.setdefault(name, command)
+        return True
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001
         # typer would draw errors in rich panels; scripts grep for one plain ``Error:`` line.
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except ClickException as exc:
+        except (StitchError, Interrupted) as exc:  # ours: plain exceptions, shown here
+            if not standalone_mode:
+                raise
+            show_error(exc)
+            sys.exit(exc.exit_code)
+        except ClickException as exc:  # click's own parsing (unknown option, missing value): exit 2
             if not standalone_mode:
                 raise
             exc.show()
@@ -52,10 +81,16 @@ class StitchGroup(FastHelp, TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):  # noqa: ANN001 - a typer/click Context
+        from stitchcli import events
+        from stitchcli.console import ConsoleReporter
+
         debug = bool(ctx.params.get("debug")) or os.environ.get("STITCH_DEBUG") == "1"
         try:
-            return super().invoke(ctx)
-        except (ClickException, typer.Exit, typer.Abort):
+            # The core reports through the current reporter: progress and status lines on stderr
+            # (a command's --quiet or --json installs a quieter one through its output sink).
+            with events.use(ConsoleReporter()):
+                return super().invoke(ctx)
+        except (StitchError, Interrupted, ClickException, typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt as exc:
             if debug:
@@ -71,6 +106,16 @@ class StitchGroup(FastHelp, TyperGroup):
                 f"{type(exc).__name__}: {message}" if message else type(exc).__name__,
                 hint="this looks like a bug or an unusual input; rerun with --debug for the traceback.",
             ) from exc
+
+
+def show_error(exc: StitchError | Interrupted) -> None:
+    """One ``Error:`` line (and a ``Hint:`` line) on stderr; ``Interrupted:`` for a stop."""
+    if isinstance(exc, Interrupted):
+        print(f"Interrupted: {exc.message}", file=sys.stderr)
+        return
+    print(f"Error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"Hint: {exc.hint}", file=sys.stderr)
 
 
 app = StitchTyper(
@@ -123,10 +168,10 @@ info.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the app; SIGTERM is handled like Ctrl-C by whoever calls this (``stitchcli._entry.main``,
+    the console script and ``python -m stitchcli``, installs it before importing the CLI)."""
     import signal
 
-    terminate_like_ctrl_c()
     try:
         app()
     finally:

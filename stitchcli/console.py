@@ -1,4 +1,4 @@
-"""Shared rich consoles and progress bars: data on stdout, progress and logs on stderr."""
+"""Shared rich consoles, the CLI's reporter and progress bars: data on stdout, progress and logs on stderr."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from stitchcli import events
 
 # Off a terminal (logs, pipes, CI) rich would assume 80 columns and cut table cells; there the
 # width is whatever the table needs, unless COLUMNS says otherwise.
@@ -93,15 +95,72 @@ def log(message: str) -> None:
 
 
 class _RateColumn(ProgressColumn):
-    """Samples per second, from rich's own moving estimate."""
+    """Samples per second, from rich's own moving estimate (blank for a task added with rate=False)."""
 
     def render(self, task) -> Text:  # noqa: ANN001
+        if not task.fields.get("rate", True):
+            return Text("")
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.1f}/s" if speed else "…/s", style="cyan")
 
 
 def rate_column() -> ProgressColumn:
     return _RateColumn()
+
+
+class _Bar(events.Progress):
+    """One task of the reporter's shared bar."""
+
+    def __init__(self, reporter: ConsoleReporter, task) -> None:  # noqa: ANN001 - a rich TaskID
+        self.reporter, self.task, self.closed = reporter, task, False
+
+    def advance(self, n: float = 1, description: str | None = None) -> None:
+        bar = self.reporter.bar
+        if self.closed or bar is None:
+            return
+        if description is None:
+            bar.advance(self.task, n)
+        else:
+            bar.update(self.task, advance=n, description=description)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.reporter.closed_one()
+
+
+class ConsoleReporter(events.Reporter):
+    """The CLI's reporter: status lines and progress bars on stderr (off a terminal, plain lines every
+    ``LOG_EVERY_S``; see ``LoggedProgress``), warnings always; ``verbose=False`` (``--quiet``,
+    ``--json``) keeps only the warnings. Tasks open at once share one bar (rich draws one at a time)."""
+
+    def __init__(self, verbose: bool = True) -> None:
+        self.verbose = verbose
+        self.bar: Progress | None = None
+        self._open = 0
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            stderr.print(message, markup=False, highlight=False)
+
+    def warn(self, message: str) -> None:
+        stderr.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False)
+
+    def progress(self, description: str, total: float | None = None, *, completed: float = 0,
+                 rate: bool = False) -> events.Progress:
+        if not self.verbose:
+            return events.Progress()
+        if self.bar is None:
+            self.bar = progress(rate_column())
+            self.bar.start()
+        self._open += 1
+        return _Bar(self, self.bar.add_task(description, total=total, completed=completed, rate=rate))
+
+    def closed_one(self) -> None:
+        self._open -= 1
+        if self._open <= 0 and self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 SHOWN = 200  # characters of one value from a file shown in a table or a status line

@@ -1,16 +1,8 @@
-"""User-facing errors: one ``Error:`` line on stderr, an optional hint, exit code 1."""
+"""User-facing errors as plain exceptions: one line, an optional hint, an exit code (shown by the CLI)."""
 
 from __future__ import annotations
 
-import sys
-
 from stitchcli._signals import Terminated, terminate_like_ctrl_c  # noqa: F401 - re-exported
-
-try:  # typer >= 0.29 vendors click and handles only its own exception classes
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import ClickException
-
 
 LONGEST = 1000  # characters of one message shown; the rest is elided
 
@@ -22,42 +14,53 @@ def printable(text: str, limit: int = LONGEST) -> str:
     return out if len(out) <= limit else out[: limit - 20] + f"… ({len(out):,} characters)"
 
 
-class StitchError(ClickException):
-    """A mistake the user can fix; shown as one line without a traceback."""
+def one_line(text: object) -> str:
+    """``text`` on one line (newlines would break the contract scripts grep for), printable."""
+    return printable(" ".join(str(text).split()))
+
+
+class StitchError(Exception):
+    """A mistake the user can fix: ``message`` is one line, ``hint`` says what to do; the CLI prints
+    ``Error: message`` (and ``Hint: hint``) on stderr without a traceback and exits ``exit_code``."""
 
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        # Newlines would break the one-line contract that scripts grep for; control characters
-        # (a file's metadata may hold ANSI escapes) are shown escaped, very long values shortened.
-        super().__init__(printable(" ".join(str(message).split())))
-        self.hint = None if hint is None else printable(" ".join(str(hint).split()))
+        # Control characters (a file's metadata may hold ANSI escapes) are shown escaped, very long
+        # values shortened.
+        self.message = one_line(message)
+        self.hint = None if hint is None else one_line(hint)
+        super().__init__(self.message)
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        stream = file or sys.stderr
-        print(f"Error: {self.format_message()}", file=stream)
-        if self.hint:
-            print(f"Hint: {self.hint}", file=stream)
+    def format_message(self) -> str:
+        """The one-line message (as click's exceptions name it)."""
+        return self.message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class IncompatibleError(StitchError):
     """Two files that cannot be used together (other anchors, labels, dimension...)."""
 
 
-class Interrupted(ClickException):
-    """Ctrl-C: a one-line message saying how to resume, exit code 130."""
-
-    exit_code = 130
-
-    def __init__(self, message: str, exit_code: int = 130) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file=None) -> None:  # noqa: ANN001
-        print(f"Interrupted: {self.format_message()}", file=file or sys.stderr)
-
-
 class UsageError(StitchError):
     """A bad option value caught by our own parsing: one line, exit code 2 like click's."""
 
     exit_code = 2
+
+
+class Interrupted(Exception):  # noqa: N818 - a stop, not a failure
+    """Ctrl-C or SIGTERM: a one-line message saying how to resume, exit code 130 (143 for SIGTERM)."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        self.message = one_line(message)
+        self.hint = None
+        self.exit_code = exit_code
+        super().__init__(self.message)
+
+    def format_message(self) -> str:
+        return self.message
+
+    def __str__(self) -> str:
+        return self.message

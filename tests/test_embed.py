@@ -261,13 +261,6 @@ def test_anchors_made_with_a_relative_path_work_from_another_folder(tiny_bert, t
     embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", data / "anchors.safetensors",
           "--out", "emb.safetensors")
     assert store.load(elsewhere / "emb.safetensors").tensors["anchor_embeddings"].shape[0] == 3
-    # An anchor file from an older version recorded the path as typed: found beside the anchor file.
-    old = store.load(data / "anchors.safetensors")
-    legacy = {k: v for k, v in old.metadata.items() if k not in ("format", "kind")} | {"dataset": "train.csv"}
-    store.save(data / "old-anchors.safetensors", "anchors", old.tensors, legacy)
-    embed("--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--anchors", data / "old-anchors.safetensors",
-          "--limit", 1, "--out", "old.safetensors")  # --limit 1 leaves anchors out: their source is read
-    assert store.load(elsewhere / "old.safetensors").tensors["anchor_embeddings"].shape[0] == 3
 
 
 @pytest.mark.parametrize("source", ["text", "image"])
@@ -308,7 +301,7 @@ def test_max_length_records_what_the_encoder_applied(text_csv, image_npz, timm_w
         def embed(self, samples):
             return torch.tensor([[float(len(s)), 1.0] for s in samples])
 
-    monkeypatch.setitem(encoders._REGISTERED, "whole", lambda target, options: WholeTexts())
+    monkeypatch.setitem(encoders.ENCODER_SOURCES, "whole", lambda target, options: WholeTexts())
     text = tmp_path / "t.safetensors"
     embed("--encoder", "whole:texts", "--dataset", text_csv, "--max-length", 64, "--out", text)
     assert store.load_metadata_checked(text)["max_length"] == "none"

@@ -220,3 +220,12 @@ def test_trust_remote_code_is_off_unless_asked(monkeypatch, tiny_bert):
 
 def _unused(path: Path) -> None:  # keeps Path imported for type hints in lambdas above
     del path
+
+
+def test_hints_name_options_that_exist(tmp_path):
+    unlabelled = tmp_path / "u.csv"
+    unlabelled.write_text("text\nhello\n")
+    result = run_cli("prompts", "--labels-from", unlabelled, "--out", tmp_path / "p.csv")
+    assert_one_line_error(result, "no labels")
+    assert "--label-column" not in result.stderr and "--label NAME" in result.stderr
+

@@ -122,6 +122,7 @@ def test_every_module_imports_and_says_what_it_is(module):
 CLI_MAY_IMPORT = {
     "stitchcli", "stitchcli.errors", "stitchcli.console", "stitchcli.defaults", "stitchcli.plugins",
     "stitchcli.fast_help", "stitchcli.commands", "stitchcli.commands.options", "stitchcli.storage.store",
+    "stitchcli.events",
 }
 
 
@@ -133,6 +134,87 @@ def test_commands_import_only_what_subpackages_export():
         reached = {t for t in graph[name] if not t.startswith("stitchcli.commands.")}
         wrong = reached - packages - CLI_MAY_IMPORT
         assert not wrong, f"{name} imports {sorted(wrong)}: import what the subpackage exports instead"
+
+
+# The CLI layer: parsing, printing and exit codes. Everything else (the core) is free of the CLI
+# framework and never prints: it raises plain ``StitchError``s and reports through ``stitchcli.events``.
+CLI_LAYER = ("stitchcli.cli", "stitchcli.console", "stitchcli.fast_help", "stitchcli.commands",
+             "stitchcli._entry", "stitchcli.__main__")
+CLI_ONLY = ("typer", "click", "rich", "stitchcli.cli", "stitchcli.console", "stitchcli.fast_help",
+            "stitchcli.commands")
+
+
+def in_cli_layer(module: str) -> bool:
+    return any(module == layer or module.startswith(layer + ".") for layer in CLI_LAYER)
+
+
+def imported_names(path: Path, module: str) -> set[str]:
+    """Every module ``path`` imports anywhere (functions included; not under TYPE_CHECKING), in full."""
+    tree = ast.parse(path.read_text())
+    skip = _type_checking_lines(tree)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, node.module] if node.module else base)
+            else:
+                source = node.module or ""
+            names.add(source)
+            names.update(f"{source}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def _cli_only(names: set[str]) -> set[str]:
+    return {n for n in names if any(n == top or n.startswith(top + ".") for top in CLI_ONLY)}
+
+
+def test_the_core_imports_no_cli_framework_and_never_prints():
+    modules = _modules(PACKAGE, "stitchcli")
+    wrong = {name: sorted(_cli_only(imported_names(path, name))) for name, path in modules.items()
+             if not in_cli_layer(name)}
+    wrong = {name: found for name, found in wrong.items() if found}
+    assert not wrong, f"the core imports the CLI layer (report through stitchcli.events instead): {wrong}"
+    for name, path in modules.items():
+        if in_cli_layer(name):
+            continue
+        calls = [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"]
+        assert not calls, f"{name} prints (line {calls[0]}): report through stitchcli.events instead"
+
+
+def test_the_layer_check_sees_cli_imports():
+    assert _cli_only({"typer", "rich.table", "stitchcli.console", "stitchcli.cli", "stitchcli.events",
+                      "richer", "stitchcli.consoles"}) == {"typer", "rich.table", "stitchcli.console",
+                                                            "stitchcli.cli"}
+    assert in_cli_layer("stitchcli.commands.embed") and not in_cli_layer("stitchcli.commands_x")
+
+
+def test_errors_and_events_import_no_cli_framework():
+    for module in ("stitchcli.errors", "stitchcli.events"):
+        path = PACKAGE / f"{module.rpartition('.')[2]}.py"
+        assert not _cli_only(imported_names(path, module)), module
+    from stitchcli.errors import Interrupted, StitchError, UsageError
+
+    assert StitchError.__mro__[1] is Exception and Interrupted.__mro__[1] is Exception
+    error = UsageError("a\nb", hint="do  this")
+    assert (error.message, error.hint, error.exit_code, str(error)) == ("a b", "do this", 2, "a b")
+
+
+def test_request_objects_have_no_quiet_flag():
+    import dataclasses
+
+    from stitchcli.embed import EmbedRequest
+    from stitchcli.heads import TrainRequest
+    from stitchcli.jobs import PredictDataRequest, RunRequest
+
+    for request in (EmbedRequest, TrainRequest, RunRequest, PredictDataRequest):
+        assert "quiet" not in {f.name for f in dataclasses.fields(request)}, request.__name__
 
 
 def test_every_name_a_package_exports_resolves():
@@ -150,3 +232,119 @@ def test_documented_plugin_paths_still_work():
     from stitchcli.encoders import EncoderOptions, register_encoder_source  # noqa: F401
     from stitchcli.heads import HeadConfig, register_architecture  # noqa: F401
     from stitchcli.relspace import Similarity, register_similarity  # noqa: F401
+
+
+# The nine registries (and the mlp's activations), each a ``Registry`` exported by its subpackage.
+REGISTRIES = {
+    "stitchcli.encoders": ("ENCODER_SOURCES", "POOLINGS"),
+    "stitchcli.data": ("SOURCES",),
+    "stitchcli.relspace": ("SIMILARITIES", "NORMALIZATIONS"),
+    "stitchcli.anchors": ("STRATEGIES",),
+    "stitchcli.heads": ("ARCHITECTURES", "ACTIVATIONS", "TASKS"),
+    "stitchcli.translate": ("TRANSLATIONS",),
+}
+
+
+def test_every_registry_is_a_registry():
+    from stitchcli.registry import Registry
+
+    for package, names in REGISTRIES.items():
+        for name in names:
+            table = getattr(importlib.import_module(package), name)
+            assert isinstance(table, Registry), f"{package}.{name} is a {type(table).__name__}, not a Registry"
+            assert table.names(), f"{package}.{name} has no entries"
+
+
+def test_no_registry_is_a_plain_dict_any_more():
+    """No module keeps a table of named things as a module-level dict (or list) under a registry's name:
+    a new table is a ``Registry``, with its get error, help texts and plugin group."""
+    registry_names = {name for names in REGISTRIES.values() for name in names} | {
+        "_BUILTIN", "_REGISTERED", "FORMATS", "MAPS", "METHODS", "HEADS"}
+    found = []
+    for name, path in _modules(PACKAGE, "stitchcli").items():
+        for node in ast.parse(path.read_text()).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+                if isinstance(node, ast.AnnAssign) else []
+            value = getattr(node, "value", None)
+            plain = isinstance(value, ast.Dict | ast.List | ast.DictComp) or (
+                isinstance(value, ast.Call) and getattr(value.func, "id", None) in ("dict", "list"))
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in registry_names and plain:
+                    found.append(f"{name}.{target.id}")
+    assert not found, f"plain dicts where a Registry belongs: {found}"
+
+
+def test_the_registries_list_their_names_without_torch():
+    code = ("import sys\n"
+            + "".join(f"from {package} import {', '.join(names)}\n" for package, names in REGISTRIES.items())
+            + "names = [t.choices_text() for t in ("
+            + ", ".join(name for names in REGISTRIES.values() for name in names) + ")]\n"
+            + "print(','.join(m for m in ('torch', 'numpy', 'transformers', 'timm') if m in sys.modules))\n")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"listing the registries imported {result.stdout.strip()}"
+
+
+# Metadata is a file's strings: parsed once, by the types of ``stitchcli.metadata`` (and the file format
+# itself by ``stitchcli.storage``). Everything else passes those typed objects between stages.
+METADATA_READERS = ("stitchcli.metadata", "stitchcli.storage")
+METADATA_NAMES = {"meta", "metadata", "existing", "embeddings_meta", "head_meta"}
+
+
+def _metadata_dict(node: ast.AST) -> bool:
+    """Whether ``node`` names a dict of file metadata: ``meta``, ``x.metadata``, ``x.meta`` and alike."""
+    return (isinstance(node, ast.Name) and node.id in METADATA_NAMES) or (
+        isinstance(node, ast.Attribute) and node.attr in ("metadata",))
+
+
+def raw_metadata_reads(tree: ast.AST) -> list[int]:
+    """Lines that read a metadata string by key: ``meta.get("k")``, ``file.metadata["k"]``."""
+    lines = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                and _metadata_dict(node.func.value)):
+            lines.append(node.lineno)
+        elif (isinstance(node, ast.Subscript) and _metadata_dict(node.value)
+              and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_check_for_raw_metadata_reads_finds_them():
+    code = 'a = meta.get("x")\nb = f.metadata["y"]\nc = meta.encoder\nd = metadata.items()\ne = file.meta.dim\n'
+    assert raw_metadata_reads(ast.parse(code)) == [1, 2]
+
+
+def test_no_raw_metadata_reads_outside_the_metadata_types():
+    found = {name: raw_metadata_reads(ast.parse(path.read_text()))
+             for name, path in _modules(PACKAGE, "stitchcli").items()
+             if not any(name == top or name.startswith(top + ".") for top in METADATA_READERS)}
+    found = {name: lines for name, lines in found.items() if lines}
+    assert not found, f"metadata strings read by key (use stitchcli.metadata's types): {found}"
+
+
+def task_name_tests(tree: ast.AST, names: set[str]) -> list[int]:
+    """Lines that compare something with a task's name (``task == "regression"``, ``in ("a", "b")``)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        constants = [c.value for side in sides for c in ast.walk(side) if isinstance(c, ast.Constant)]
+        if any(isinstance(c, str) and c in names for c in constants):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_task_name_tests_outside_the_tasks_module():
+    from stitchcli.heads.tasks import TASKS
+
+    names = set(TASKS)
+    assert task_name_tests(ast.parse('x = task == "regression"\ny = t in ("a",)\n'), names) == [1]
+    found = {name: task_name_tests(ast.parse(path.read_text()), names)
+             for name, path in _modules(PACKAGE, "stitchcli").items() if name != "stitchcli.heads.tasks"}
+    found = {name: lines for name, lines in found.items() if lines}
+    assert not found, f"task names tested outside heads.tasks (give the Task a method instead): {found}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from helpers import run_cli
 from synthetic import ok
@@ -105,3 +108,97 @@ def test_short_tasks_stay_silent_off_a_terminal(capsys):
         task = bar.add_task("evaluating", total=2)
         bar.advance(task, 2)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("command", "usage"), [("run", "ENCODERS..."), ("compare", "FIRST SECOND"),
+                                                 ("info", "FILE"), ("push", "HEAD")])
+def test_usage_lines_show_metavars(command, usage):
+    out = run_cli(command, "--help").stdout
+    assert f"[OPTIONS] {usage}" in out and "{" not in out.split("\n\n")[0] + out.splitlines()[1]
+
+
+def test_prompts_summary_is_one_sentence():
+    out = run_cli("--help").stdout
+    summary = out[out.index("prompts"):out.index("info")]
+    assert "Write class prompts to a CSV" in summary and "embed it with" not in summary
+
+
+
+def collecting():
+    """A reporter (``stitchcli.events``) that keeps what the core says, and its list."""
+    from stitchcli import events
+
+    lines = []
+
+    class Collect(events.Reporter):
+        def log(self, message):
+            lines.append(("log", message))
+
+        def warn(self, message):
+            lines.append(("warn", message))
+
+        def progress(self, description, total=None, *, completed=0, rate=False):
+            lines.append(("progress", description, total, completed))
+            return events.Progress()
+
+    return Collect(), lines
+
+
+def test_the_core_reports_through_the_current_reporter(tmp_path):
+    from stitchcli import events
+    from stitchcli.embed.resume import ChunkStore
+
+    reporter, lines = collecting()
+    (tmp_path / "p").mkdir()
+    with events.use(reporter):
+        ChunkStore(tmp_path / "p", "key", resume=False)
+        (tmp_path / "q").mkdir()
+        (tmp_path / "q" / "state.json").write_text('{"run_key": "old"}')
+        with events.quietly():  # status lines dropped, warnings kept
+            ChunkStore(tmp_path / "q", "new")
+            events.log("not shown")
+        with events.progress("embedding", 4, completed=1) as bar:
+            bar.advance(3)
+    assert events.current() is events.SILENT  # the previous reporter is back
+    assert [line[0] for line in lines] == ["log", "warn", "progress"]
+    assert "--no-resume: discarding" in lines[0][1] and "starting over" in lines[1][1]
+    assert lines[2] == ("progress", "embedding", 4, 1)
+
+
+def test_the_silent_default_prints_nothing_but_logs_warnings(capsys, caplog):
+    from stitchcli import events
+
+    events.log("status")
+    with events.progress("training", 2) as bar:
+        bar.advance(2, "epoch 1/1")
+    events.warn("careful")
+    assert capsys.readouterr() == ("", "")
+    assert [r.getMessage() for r in caplog.records if r.name == "stitchcli"] == ["careful"]
+
+
+def test_the_console_reporter_keeps_warnings_when_quiet(capsys):
+    from stitchcli import console, events
+
+    with events.use(console.ConsoleReporter(verbose=False)):
+        events.log("wrote x")
+        events.warn("plugin p did not load")
+        with events.progress("embedding", 2) as bar:
+            bar.advance(2)
+    assert capsys.readouterr().err == "warning: plugin p did not load\n"
+    with events.use(console.ConsoleReporter()):
+        events.log("wrote [x].csv")  # plain text from the core: brackets are not markup
+        with events.progress("a", 1) as first, events.progress("b", 1) as second:  # one shared bar
+            first.advance()
+            second.advance()
+    assert capsys.readouterr().err == "wrote [x].csv\n"
+
+
+def test_every_command_prints_json_with_one_indentation():
+    from stitchcli.commands._output import dumps
+
+    assert dumps({"a": [1]}) == '{\n  "a": [\n    1\n  ]\n}'
+    commands = Path(__file__).resolve().parent.parent / "stitchcli" / "commands"
+    for path in commands.glob("*.py"):
+        text = path.read_text()
+        if path.name != "_output.py":
+            assert "json.dumps" not in text and "typer.echo" not in text, f"{path.name}: use Output.data"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from stitchcli.encoders import _REGISTERED, register_encoder_source
+from stitchcli.encoders import ENCODER_SOURCES, register_encoder_source
 from stitchcli.storage import store
 
 from conftest import TEXTS
@@ -92,7 +92,7 @@ def languages(tiny_bert, tmp_path):
         "shuffled": shuffled,
         "dir": tmp_path,
     }
-    _REGISTERED.pop("rotated", None)
+    ENCODER_SOURCES.unregister("rotated")
 
 
 def embed(encoder, dataset, out, *extra):
@@ -253,7 +253,7 @@ def test_a_prompt_prototype_head_classifies_images_through_caption_anchors(tiny_
             tmp_path / "a.safetensors",
         )
     finally:
-        _REGISTERED.pop("lookup", None)
+        ENCODER_SOURCES.unregister("lookup")
     # The image view, found by the fingerprint of --dataset.
     assert pictures.metadata["anchors_dataset"] == str(tmp_path / "images.npz")
     written = store.load(tmp_path / "captions.emb").tensors["relative"]

@@ -9,9 +9,9 @@ from stitchcli.errors import StitchError
 from stitchcli.relspace import RelativeTransform, anchor_self_relative, column_statistics, relative_projection
 from stitchcli.relspace.normalize import standardise_
 from stitchcli.relspace.sparse import sparsify_topk_
-from stitchcli.relspace.transform import LEGACY
+from stitchcli.storage import store
 
-from helpers import random_orthogonal
+from helpers import random_orthogonal, run_cli
 
 TRANSFORMS = [RelativeTransform("file"), RelativeTransform("anchors"), RelativeTransform("none", 8, 2.0),
               RelativeTransform("file", 8, 3.0)]
@@ -103,15 +103,18 @@ def test_topk_of_non_positive_rows_is_zero_not_nan():
     assert torch.equal(out, torch.zeros(4, 10))
 
 
-def test_metadata_round_trip_and_old_heads_mean_raw_vectors():
-    transform = RelativeTransform("file", 32, 1.5)
-    assert RelativeTransform.from_metadata(transform.as_metadata()) == transform
-    assert RelativeTransform.from_metadata({}) == RelativeTransform() and RelativeTransform().identity
-    assert LEGACY == {"normalize": "none", "topk": "0", "topk_power": "1.0"}
-
-
 @pytest.mark.parametrize("bad", [RelativeTransform("zscore"), RelativeTransform("file", -1),
                                  RelativeTransform("file", 3, 0.0)])
 def test_bad_settings_are_refused(bad):
     with pytest.raises(StitchError):
         bad.check()
+
+
+def test_topk_above_the_anchor_count_keeps_all_and_says_so(world, tmp_path):
+    out = tmp_path / "h.safetensors"
+    result = run_cli("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative",
+                     "--topk", 5000, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "--topk 5000 is more than the file's 40 anchors: keeping all 40" in result.stderr
+    assert store.load_metadata_checked(out)["topk"] == "40"
+

@@ -7,6 +7,8 @@ import json
 import pytest
 import torch
 
+from stitchcli.storage import store
+
 from helpers import assert_one_line_error, run_cli
 
 
@@ -59,3 +61,21 @@ def test_run_table_and_refusals(tiny_bert, text_csv, tmp_path):
     result = run_cli("run", f"hf:{tiny_bert}", "hf:x/b", "--train", text_csv, "--test", text_csv,
                      "--out-dir", tmp_path, "--translate", "magic")
     assert_one_line_error(result, "unknown translation")
+
+
+def test_run_on_fewer_train_rows_than_anchors_and_with_its_own_recipe(tiny_bert, text_csv, tmp_path):
+    out = tmp_path / "run"
+    other = tmp_path / "other-bert"
+    import shutil
+
+    shutil.copytree(tiny_bert, other)
+    result = run_cli("run", f"hf:{tiny_bert}", f"hf:{other}", "--train", text_csv, "--test", text_csv,
+                     "--out-dir", out, "--arch", "prototype", "--topk", 0, "--no-center", "--similarity",
+                     "euclidean", "--normalize", "none", "--no-baseline")
+    assert result.exit_code == 0, result.stderr
+    assert "12 random anchors (every train row" in result.stderr  # 768 asked, 12 rows: all of them
+    assert store.load_metadata_checked(out / "anchors.safetensors")["num_anchors"] == "12"
+    head = store.load_metadata_checked(out / f"{tiny_bert.name}-relative.safetensors")
+    assert (head["arch"], head["topk"], head["normalize"]) == ("prototype", "0", "none")
+    assert (head["similarity"], head["center"]) == ("euclidean", "false")
+

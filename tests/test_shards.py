@@ -128,3 +128,13 @@ def test_opening_an_index_reads_each_shard_header_once(sharded, monkeypatch):
     reader = open_rows(f"{sharded['out']}.index.json")
     assert reader.num_rows == 12
     assert sorted(read) == sorted(set(read)) and len(read) == 3  # three shards, one read each
+
+
+def test_shard_status_line_names_the_file_written(tiny_bert, text_csv, tmp_path):
+    out = tmp_path / "e.safetensors"
+    result = run_cli("embed", "--encoder", f"hf:{tiny_bert}", "--dataset", text_csv, "--shard", "0/2",
+                     "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "e-00001-of-00002.safetensors (shard 1 of 2)" in result.stderr
+    assert "{INDEX+1:05d}" in run_cli("embed", "--help").stdout
+

@@ -160,6 +160,7 @@ def test_fps_and_kmeans_anchors_from_embeddings(world, tmp_path):
 def test_shared_normalisation_gives_the_same_predictions_as_each_head_alone():
     from stitchcli.evaluate.evaluation import predict_many
     from stitchcli.heads.head import Head, HeadConfig, build_head
+    from stitchcli.metadata import HeadMeta
 
     torch.manual_seed(0)
     heads = []
@@ -167,7 +168,8 @@ def test_shared_normalisation_gives_the_same_predictions_as_each_head_alone():
         module = build_head(HeadConfig(arch, 40, 5, hidden=16)).eval()
         for parameter in module.parameters():  # non-trivial LayerNorm affine parts too
             parameter.data.normal_()
-        heads.append(Head(path=None, config=None, module=module, space="relative", encoder="x", label_names=[]))
+        meta = HeadMeta(arch, "classification", 40, 5, "relative", "x", list("abcde"), hidden=16)
+        heads.append(Head(path=None, meta=meta, module=module))
     features = torch.randn(300, 40) * 3 + 1
     with torch.inference_mode():
         together = predict_many(heads, features)

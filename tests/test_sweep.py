@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -226,3 +230,24 @@ def test_interval_is_the_t_interval_of_the_mean():
     low, high = interval([0.1, 0.3])
     assert (low + high) / 2 == pytest.approx(0.2)
     assert high - low == pytest.approx(2 * 12.706 * (0.1414213 / 2 ** 0.5), rel=1e-4)
+
+
+def numbers(text: str) -> list[str]:
+    return re.findall(r"\d\.\d{3}", text)
+
+
+def test_sweep_tables_keep_every_number_at_80_columns(world):
+    args = ["sweep", "--train", world["files"]["trainA"], "--train", world["files"]["trainB"],
+            "--test", world["files"]["testA"], "--test", world["files"]["testB"], "--anchors", world["anchors"],
+            "--translate", "ridge"]
+    env = {**os.environ, "COLUMNS": "80", "HF_HUB_OFFLINE": "1"}
+    narrow = subprocess.run([sys.executable, "-m", "stitchcli", *map(str, args)], capture_output=True,
+                            text=True, env=env, check=True).stdout
+    env["COLUMNS"] = "250"
+    wide = subprocess.run([sys.executable, "-m", "stitchcli", *map(str, args)], capture_output=True,
+                          text=True, env=env, check=True).stdout
+    # Table lines fit (captions are plain text the terminal wraps); names fold, numbers stay whole.
+    assert max(len(line) for line in narrow.splitlines() if line[:1] in "┏┃┡│└") <= 80
+    assert "0.…" not in narrow and numbers(narrow) == numbers(wide) and len(numbers(wide)) > 10
+    assert "ridge" in narrow.replace("│", "").replace(" ", "") or "rid" in narrow
+

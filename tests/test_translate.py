@@ -3,12 +3,15 @@ family that fits) and their self-learning refinement with unpaired embeddings.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from stitchcli.translate import choose_translation, fit_refined, fit_translation, mutual_neighbours
 
-from helpers import random_orthogonal
+from helpers import assert_one_line_error, random_orthogonal, run_cli
+from synthetic import ok
 
 
 # procrustes standardises each coordinate with the anchors' statistics first (Maiorca et al.), which
@@ -126,3 +129,47 @@ def test_a_channel_dead_on_the_anchors_is_not_blown_up_on_other_rows(method):
     mapped = fit_translation(method, dead_source, target)(dead_samples)
     assert torch.isfinite(mapped).all()
     assert float((mapped - clean).norm() / clean.norm()) < 0.05
+
+
+@pytest.mark.parametrize("method", ["procrustes", "affine"])
+def test_translation_recovers_a_rotation(method):
+    generator = torch.Generator().manual_seed(0)
+    source = torch.randn(300, 16, generator=generator)
+    q, _ = torch.linalg.qr(torch.randn(16, 16, generator=generator))
+    target = 2.0 * source @ q + 1.0
+    translate = fit_translation(method, source[:100], target[:100])
+    mapped = translate(source[100:])
+    if method == "affine":  # exact for an affine relation
+        assert torch.allclose(mapped, target[100:], atol=1e-3)
+    # Procrustes standard-scales each dimension first, so it recovers the map up to the
+    # sampling noise of those per-dimension statistics.
+    error = (mapped - target[100:]).norm(dim=1) / (target[100:] - 1.0).norm(dim=1)
+    assert float(error.mean()) < 0.2
+
+
+def test_procrustes_between_different_widths_runs():
+    source, target = torch.randn(50, 8), torch.randn(50, 12)
+    assert fit_translation("procrustes", source, target)(torch.randn(3, 8)).shape == (3, 12)
+
+
+def test_evaluate_with_translation_rescues_the_absolute_head(world):
+    files, heads = world["files"], world["heads"]
+    results = json.loads(ok("evaluate", "--json", "--head", heads["absolute"], "--head", heads["relative"],
+                            "--embeddings", files["testA"], "--embeddings", files["testB"],
+                            "--embeddings", files["testC"],
+                            "--translate", "none", "--translate", "procrustes", "--skip-incompatible"))["results"]
+    cell = {(r["space"], r["method"], r["encoder"]): r for r in results}
+    own = cell["absolute", "absolute", "synth:A"]["accuracy"]
+    assert cell["absolute", "absolute", "synth:B"]["accuracy"] < 0.5
+    assert cell["absolute", "procrustes", "synth:B"]["accuracy"] > own - 0.05
+    assert cell["absolute", "procrustes", "synth:A"]["accuracy"] == pytest.approx(own, abs=0.02)
+    assert ("absolute", "procrustes", "synth:C") in cell  # other width: translation still runs
+    assert ("absolute", "absolute", "synth:C") not in cell
+    assert {r["method"] for r in results if r["space"] == "relative"} == {"relative"}
+
+
+def test_unknown_translation_is_refused(world):
+    result = run_cli("evaluate", "--head", world["heads"]["absolute"], "--embeddings", world["files"]["testB"],
+                     "--translate", "magic")
+    assert_one_line_error(result, "unknown translation")
+

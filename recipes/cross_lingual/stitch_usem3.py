@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from stitchcli.cli import main
+from stitchcli._entry import main
 from stitchcli.encoders import EncoderOptions, register_encoder_source
 from stitchcli.errors import StitchError
 

@@ -12,6 +12,7 @@ from stitchcli.anchors.parallel import AnchorView, absolute, align_views, select
 from stitchcli.anchors.samples import StoredSamples, store_samples, stored_dataset
 from stitchcli.data import Dataset, ReadOptions, load_dataset
 from stitchcli.errors import StitchError
+from stitchcli.metadata import AnchorSetMeta, EmbeddingsMeta
 from stitchcli.storage import store
 
 
@@ -79,72 +80,53 @@ class AnchorSet:
         return dataset
 
 
-def _located(source: str, anchors_dir: Path) -> str:
-    """A relative source recorded by an older version: relative to the current folder if it is there,
-    else to the folder of the anchor file."""
-    if source.startswith("hf:") or Path(source).is_absolute() or Path(source).exists():
-        return source
-    beside = anchors_dir / source
-    return str(beside) if beside.exists() else source
+def anchor_meta(anchors: AnchorSet, embeddings_encoder: str | None = None) -> AnchorSetMeta:
+    """The metadata of an anchor set, as its file (or a head carrying it) stores it."""
+    return AnchorSetMeta(
+        dataset=anchors.source, split=anchors.split, dataset_fingerprint=anchors.dataset_fingerprint,
+        anchors_fingerprint=anchors.fingerprint, strategy=anchors.strategy, seed=anchors.seed,
+        num_anchors=len(anchors.indices), label_names=anchors.label_names, read=anchors.read_options,
+        modality=anchors.views[0].modality, num_rows=anchors.views[0].num_rows,
+        samples_stored=bool(anchors.samples), embeddings_encoder=embeddings_encoder,
+        views=[view.as_json() for view in anchors.views] if len(anchors.views) > 1 else None)
 
 
-def anchor_tensors(anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> tuple[dict, dict]:
-    """The tensors and metadata of an anchor set, as its file (or a head carrying it) stores them."""
+def anchor_tensors(anchors: AnchorSet, labels: torch.Tensor) -> dict:
+    """The tensors of an anchor set, as its file (or a head carrying it) stores them."""
     tensors = {"indices": anchors.indices.to(torch.int64), "labels": labels.to(torch.int64),
                **({"view_indices": torch.stack([view.indices for view in anchors.views]).to(torch.int64)}
                   if len(anchors.views) > 1 else {})}
     for number, samples in enumerate(anchors.samples):
         tensors |= samples.tensors(f"samples.{number}")
-    return tensors, {
-            "dataset": anchors.source,
-            "split": anchors.split,
-            "dataset_fingerprint": anchors.dataset_fingerprint,
-            "anchors_fingerprint": anchors.fingerprint,
-            "strategy": anchors.strategy,
-            "seed": str(anchors.seed),
-            "num_anchors": str(len(anchors.indices)),
-            "label_names": anchors.label_names,
-            **anchors.read_options.as_metadata(),
-            **({"views": [view.as_json() for view in anchors.views]} if len(anchors.views) > 1 else {}),
-            "modality": anchors.views[0].modality,
-            "num_rows": str(anchors.views[0].num_rows),
-            "samples": "stored" if anchors.samples else "none",
-            **extra,
-        }
+    return tensors
 
 
-def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor, extra: dict) -> None:
-    tensors, metadata = anchor_tensors(anchors, labels, extra)
-    store.save(path, "anchors", tensors, metadata)
+def save_anchor_set(path: Path, anchors: AnchorSet, labels: torch.Tensor,
+                    embeddings_encoder: str | None = None) -> None:
+    store.save(path, "anchors", anchor_tensors(anchors, labels),
+               anchor_meta(anchors, embeddings_encoder).to_metadata())
 
 
 def load_anchor_set(path: Path) -> AnchorSet:
     file = store.load(path, kind="anchors")
-    return anchor_set_from(file.tensors, file.metadata, str(path), Path(path).parent)
+    return anchor_set_from(file.tensors, AnchorSetMeta.from_metadata(file.metadata, str(path)), str(path))
 
 
-def anchor_set_from(tensors: dict, meta: dict, where: str, folder: Path) -> AnchorSet:
-    """An anchor set from the tensors and metadata that ``anchor_tensors`` wrote (``where`` names the
-    file in errors; ``folder`` locates a relative source of an older file)."""
+def anchor_set_from(tensors: dict, meta: AnchorSetMeta, where: str) -> AnchorSet:
+    """An anchor set from the tensors and metadata that ``anchor_tensors`` and ``anchor_meta`` wrote
+    (``where`` names the file in errors)."""
     try:
         indices = tensors["indices"].to(torch.long)
         views = [AnchorView.from_json(entry, rows) for entry, rows in zip(
-            json.loads(meta["views"]), tensors["view_indices"].long(), strict=True)
-        ] if "views" in meta else []
-        modalities = [view.modality for view in views] or [meta.get("modality", "?")]
+            meta.views, tensors["view_indices"].long(), strict=True)] if meta.views is not None else []
+        modalities = [view.modality for view in views] or [meta.modality]
         samples = [StoredSamples.from_tensors(modality, tensors, f"samples.{number}", len(indices), where)
-                   for number, modality in enumerate(modalities)] if meta.get("samples") == "stored" else []
+                   for number, modality in enumerate(modalities)] if meta.samples_stored else []
         return AnchorSet(
-            indices=indices,
-            source=_located(meta["dataset"], folder),
-            split=meta["split"],
-            dataset_fingerprint=meta["dataset_fingerprint"],
-            fingerprint=meta["anchors_fingerprint"],
-            strategy=meta["strategy"],
-            seed=int(meta["seed"]),
-            read_options=ReadOptions.from_metadata(meta),
-            label_names=json.loads(meta.get("label_names", "[]")),
-            views=views, samples=samples, num_rows=int(meta.get("num_rows", "-1")),
+            indices=indices, source=meta.dataset, split=meta.split,
+            dataset_fingerprint=meta.dataset_fingerprint, fingerprint=meta.anchors_fingerprint,
+            strategy=meta.strategy, seed=meta.seed, read_options=meta.read, label_names=meta.label_names,
+            views=views, samples=samples, num_rows=meta.num_rows,
         )
     except (KeyError, ValueError, RuntimeError) as exc:
         raise StitchError(f"anchor set in {where} is missing metadata or tensors ({exc})") from None
@@ -154,7 +136,7 @@ def choose_anchors(
     dataset: Dataset, k: int, strategy: str, seed: int, embeddings_paths: list[Path],
     read_options: ReadOptions, parallel: list[str] = (), id_column: str | None = None,
     keep_samples: bool = True,
-) -> tuple[AnchorSet, torch.Tensor, dict]:
+) -> tuple[AnchorSet, torch.Tensor, str | None]:
     """Pick anchors among ``dataset``'s rows; fps, kmeans and aligned look at encoders' embeddings
     of those rows (every file must embed the same rows of the same source). ``parallel`` sources
     are other views of the same items (translations, captions), aligned by row or ``id_column``."""
@@ -164,11 +146,11 @@ def choose_anchors(
     labels = torch.tensor(dataset.labels, dtype=torch.long)
     rows = torch.arange(len(dataset))
     spaces: list[torch.Tensor] = []
-    extra: dict = {}
     encoders = []
     for path in embeddings_paths:
         file = open_rows(path)
-        theirs = file.metadata.get("dataset_fingerprint")
+        meta = EmbeddingsMeta.of(file)
+        theirs = meta.dataset_fingerprint
         if theirs != dataset.fingerprint:
             raise StitchError(
                 f"{path} embeds another dataset (fingerprint {theirs}) than "
@@ -182,10 +164,11 @@ def choose_anchors(
         rows = indices
         # Only the strategies that look at embeddings read them (all rows at once: fps, k-means).
         spaces.append(file.read("embeddings") if get_strategy(strategy).needs_embeddings else None)
-        encoders.append(file.metadata.get("encoder"))
+        encoders.append(meta.encoder)
+    embeddings_encoder = None
     if spaces:
         labels = labels[rows]
-        extra["embeddings_encoder"] = encoders[0] if len(encoders) == 1 else encoders
+        embeddings_encoder = encoders[0] if len(encoders) == 1 else json.dumps(encoders)
     positions = select_anchors(strategy, k, labels, [s for s in spaces if s is not None], seed)
     indices = rows[positions]
     views, datasets = align_views(dataset, indices, list(parallel), read_options, id_column)
@@ -201,7 +184,7 @@ def choose_anchors(
         samples=[store_samples(data, view.indices) for data, view in zip(datasets, views, strict=True)]
         if keep_samples else [],
     )
-    return anchor_set, labels[positions], extra
+    return anchor_set, labels[positions], embeddings_encoder
 
 
 def positions_among(rows, anchors: AnchorSet) -> torch.Tensor | None:
@@ -221,11 +204,11 @@ def positions_among(rows, anchors: AnchorSet) -> torch.Tensor | None:
     return order[found]
 
 
-def anchor_positions_in(metadata: dict[str, str], indices: torch.Tensor,
+def anchor_positions_in(meta: EmbeddingsMeta, indices: torch.Tensor,
                         anchors: AnchorSet) -> torch.Tensor | None:
     """Where the anchors' rows are among a file's ``indices`` (in the anchor set's order), if it
     embeds them all."""
-    if metadata.get("dataset_fingerprint") != anchors.dataset_fingerprint:
+    if meta.dataset_fingerprint != anchors.dataset_fingerprint:
         return None
     return positions_among(indices, anchors)
 

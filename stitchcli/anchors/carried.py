@@ -11,25 +11,27 @@ from pathlib import Path
 
 from stitchcli.anchors.anchor_set import AnchorSet, anchor_set_from
 from stitchcli.errors import StitchError
+from stitchcli.metadata import AnchorSetMeta, EmbeddingsMeta, HeadMeta
 from stitchcli.storage import store
 
 PREFIX = "anchors."
 
 
-def anchor_file_of(embeddings_meta: dict[str, str], explicit: Path | None = None) -> Path | None:
+def anchor_file_of(embeddings_meta: EmbeddingsMeta, explicit: Path | None = None) -> Path | None:
     """The anchor file an embeddings file was made with (``explicit``, else the one it records), if
     it still exists; it must be the same anchor set as the file's."""
-    recorded = embeddings_meta.get("anchors_file")
+    recorded = embeddings_meta.anchors_file
     path = Path(explicit) if explicit is not None else (Path(recorded) if recorded else None)
     if path is None or not path.is_file():
         if explicit is not None:
             raise StitchError(f"anchor file not found: {explicit}")
         return None
-    theirs = store.load_metadata_checked(path, kind="anchors").get("anchors_fingerprint")
-    if theirs != embeddings_meta.get("anchors_fingerprint"):
+    theirs = AnchorSetMeta.from_metadata(store.load_metadata_checked(path, kind="anchors"),
+                                         str(path)).anchors_fingerprint
+    if theirs != embeddings_meta.anchors_fingerprint:
         if explicit is not None:
             raise StitchError(f"{path} is another anchor set ({theirs}) than the embeddings were made with "
-                              f"({embeddings_meta.get('anchors_fingerprint')})")
+                              f"({embeddings_meta.anchors_fingerprint})")
         return None  # the recorded file was overwritten by another set since
     return path
 
@@ -38,20 +40,16 @@ def carry(path: Path) -> tuple[dict, dict[str, str]]:
     """The tensors (prefixed) and metadata (one ``anchor_set`` JSON entry) that copy the anchor file
     ``path`` into another file."""
     file = store.load(path, kind="anchors")
-    own = store.own_metadata(file.metadata)
+    meta = AnchorSetMeta.from_metadata(file.metadata, str(path))
     tensors = {PREFIX + name: tensor for name, tensor in file.tensors.items()}
-    return tensors, {"anchor_set": json.dumps(own, sort_keys=True),
-                     "anchor_samples": own.get("samples", "none")}
+    return tensors, {"anchor_set": json.dumps(meta.to_metadata(), sort_keys=True),
+                     "anchor_samples": "stored" if meta.samples_stored else "none"}
 
 
-def carried_anchor_set(tensors: dict, metadata: dict[str, str], where: str) -> AnchorSet | None:
-    """The anchor set a file carries (None if it carries none)."""
-    raw = metadata.get("anchor_set")
-    if not raw:
+def carried_anchor_set(tensors: dict, head_meta: HeadMeta, where: str) -> AnchorSet | None:
+    """The anchor set a head carries (None if it carries none)."""
+    meta = head_meta.carried_anchors(where)
+    if meta is None:
         return None
-    try:
-        meta = json.loads(raw)
-    except ValueError:
-        raise StitchError(f"{where} has an unreadable anchor_set entry") from None
     own = {name.removeprefix(PREFIX): t for name, t in tensors.items() if name.startswith(PREFIX)}
-    return anchor_set_from(own, meta, where, Path(where).parent)
+    return anchor_set_from(own, meta, where)

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from stitchcli.anchors import alignment
-from stitchcli.errors import StitchError, UsageError
+from stitchcli.anchors.registry import STRATEGIES, get_strategy
+from stitchcli.errors import StitchError
 from stitchcli.storage.store import fingerprint
 
 
@@ -109,31 +110,17 @@ def _kmeans(k: int, labels, spaces: list[torch.Tensor], generator, iterations: i
     return torch.tensor(chosen, dtype=torch.long)
 
 
-STRATEGIES: dict[str, AnchorStrategy] = {}
-
-
 def register_strategy(strategy: AnchorStrategy) -> AnchorStrategy:
-    STRATEGIES[strategy.name] = strategy
-    return strategy
+    return STRATEGIES.register(strategy.name, strategy)
 
 
-register_strategy(AnchorStrategy("random", "uniform, seeded", 0, _random))
-register_strategy(AnchorStrategy("stratified", "round-robin over classes", 0, _stratified))
-register_strategy(AnchorStrategy("fps", "farthest-point sampling", 1, _farthest_point))
-register_strategy(AnchorStrategy("kmeans", "sample nearest each k-means centroid", 1, _kmeans))
-register_strategy(AnchorStrategy(
-    "aligned", "samples whose similarity profiles agree most across encoders", 2, alignment.select_aligned))
-
-
-def get_strategy(name: str) -> AnchorStrategy:
-    from stitchcli.plugins import load_group
-
-    load_group("stitchcli.anchor_strategies", lambda _, strategy: register_strategy(strategy))
-    if name not in STRATEGIES:  # a bad option value, like click's own choices: exit 2
-        raise UsageError(
-            f"unknown anchor strategy {name!r}", hint=f"choose one of {', '.join(STRATEGIES)}."
-        )
-    return STRATEGIES[name]
+# The built-ins, registered by name in ``anchors.registry`` (imported from here on first use).
+RANDOM = AnchorStrategy("random", "uniform, seeded", 0, _random)
+STRATIFIED = AnchorStrategy("stratified", "round-robin over classes", 0, _stratified)
+FPS = AnchorStrategy("fps", "farthest-point sampling", 1, _farthest_point)
+KMEANS = AnchorStrategy("kmeans", "sample nearest each k-means centroid", 1, _kmeans)
+ALIGNED = AnchorStrategy(
+    "aligned", "samples whose similarity profiles agree most across encoders", 2, alignment.select_aligned)
 
 
 def select_anchors(

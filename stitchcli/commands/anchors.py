@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stitchcli.commands.options import (
+    STRATEGY_CHOICES,
     ImageColumnOpt,
     JsonOpt,
     LabelColumnOpt,
@@ -27,8 +28,7 @@ def anchors(
         "--dataset", "-d", help="The train source the anchors are rows of (any format of `stitch embed`).",
         rich_help_panel="Dataset")] = None,
     strategy: Annotated[str, typer.Option(
-        help="random, stratified (round-robin over classes), fps or kmeans (these two need "
-        "--embeddings), aligned (needs --embeddings of two or more encoders).")] = "random",
+        help=f"{STRATEGY_CHOICES}.")] = "random",
     embeddings: Annotated[list[Path] | None, typer.Option(
         help="An encoder's embeddings of the same train source (fps, kmeans: one or more; "
         "aligned: two or more). Repeatable.")] = None,
@@ -56,12 +56,14 @@ def anchors(
     quiet: QuietOpt = False,
 ) -> None:
     """Choose K anchor samples from the train source; every encoder then uses the same ones."""
-    import json
     from collections import Counter
 
+    from stitchcli.commands._output import Output
     from stitchcli.commands.options import check_dataset_exists, check_streaming
     from stitchcli.errors import UsageError
     from stitchcli.storage import store
+
+    output = Output(json_output, quiet)
 
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
@@ -79,15 +81,14 @@ def anchors(
         store.load_metadata_checked(path, kind="embeddings")
 
     from stitchcli.anchors import choose_anchors, get_strategy, save_anchor_set
-    from stitchcli.console import log
     from stitchcli.data import ReadOptions, load_dataset
 
     get_strategy(strategy)
     read = ReadOptions(split, text_column, label_column, image_column, streaming)
     data = load_dataset(dataset, read)
-    anchor_set, labels, extra = choose_anchors(data, num, strategy, seed, embeddings or [], read,
-                                               parallel or [], id_column, keep_samples=samples)
-    save_anchor_set(out, anchor_set, labels, extra)
+    anchor_set, labels, chosen_by = choose_anchors(data, num, strategy, seed, embeddings or [], read,
+                                                   parallel or [], id_column, keep_samples=samples)
+    save_anchor_set(out, anchor_set, labels, chosen_by)
     # Unlabelled data: stratified is random (one class), and there is nothing to count per class.
     counts = Counter(data.label_names[i] for i in labels.tolist()) if data.labelled else Counter()
     summary = {
@@ -99,13 +100,13 @@ def anchors(
         "bytes": out.stat().st_size,
     }
     if json_output:
-        typer.echo(json.dumps(summary))
+        output.data(summary)
     elif not quiet:
         per_class = "; per class: " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""
-        log(f"[green]wrote[/] {out}: {summary['num_anchors']} {strategy} anchors from {data.source} "
-            f"(anchor set {anchor_set.fingerprint}{per_class or '; unlabelled'})")
+        output.log(f"[green]wrote[/] {out}: {summary['num_anchors']} {strategy} anchors from "
+                   f"{data.source} (anchor set {anchor_set.fingerprint}{per_class or '; unlabelled'})")
         for view in anchor_set.views[1:]:
-            log(f"  parallel view: {view.source} ({view.modality}, {view.num_rows} rows)")
+            output.log(f"  parallel view: {view.source} ({view.modality}, {view.num_rows} rows)")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,18 +23,18 @@ def compare(
     json_output: JsonOpt = False,
 ) -> None:
     """Compare two encoders on the same samples: CKA, paired cosine, neighbour Jaccard, MRR."""
-    import json
-
     from rich.table import Table
 
+    from stitchcli.commands._output import Output
     from stitchcli.storage import store
 
+    output = Output(json_output)
     for path in (first, second):  # before torch is imported (~2 s)
         store.load_metadata_checked(path, kind="embeddings")
 
-    from stitchcli.console import log, stdout
     from stitchcli.errors import UsageError
     from stitchcli.evaluate import compare_files
+    from stitchcli.metadata import EmbeddingsMeta
     from stitchcli.storage import open_rows
 
     if max_samples < 2:
@@ -42,12 +42,12 @@ def compare(
     a, b = open_rows(first), open_rows(second)
     result = compare_files(a, b, k, normalize, max_samples)
     if result["relative"]["cka"] is None:
-        log("[yellow]no relative vectors in both files: embed them with the same --anchors[/]")
+        output.warn("[yellow]no relative vectors in both files: embed them with the same --anchors[/]")
     if json_output:
-        typer.echo(json.dumps(result, indent=2))
+        output.data(result)
         return
     sampled = f" of {result['sampled_from']}" if "sampled_from" in result else ""
-    table = Table(title=f"{a.metadata.get('encoder')} vs {b.metadata.get('encoder')} "
+    table = Table(title=f"{EmbeddingsMeta.of(a).encoder} vs {EmbeddingsMeta.of(b).encoder} "
                   f"({result['num_samples']} samples{sampled})")
     table.add_column("metric")
     table.add_column("absolute", justify="right")
@@ -62,7 +62,7 @@ def compare(
         cells = [("—" if space[key] is None else f"{space[key]:.3f}")
                  for space in spaces]
         table.add_row(label, *cells)
-    stdout.print(table)
+    output.table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -72,12 +72,14 @@ def embed(
     quiet: QuietOpt = False,
 ) -> None:
     """Embed a dataset with an encoder and cache the vectors (+ relative vectors) to safetensors."""
+    from stitchcli.commands._output import Output
     from stitchcli.commands.options import check_dataset_exists, check_streaming
     from stitchcli.encoders import parse_spec
 
     # Checked before torch is imported (~2 s): a wrong spec or path fails at once.
-    from stitchcli.storage import Shard, parse_shard, store
+    from stitchcli.storage import parse_shard, store
 
+    output = Output(quiet=quiet)
     parse_spec(encoder)
     part = parse_shard(shard) if shard is not None else None
     store.check_writable(out)
@@ -90,33 +92,32 @@ def embed(
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
 
-    from stitchcli.console import log, safe
+    from stitchcli.console import safe
     from stitchcli.data import ReadOptions
     from stitchcli.embed import EmbedRequest, run_embed
     from stitchcli.encoders import EncoderOptions
 
-    meta = run_embed(EmbedRequest(
+    result = run_embed(EmbedRequest(
         encoder=encoder, dataset=dataset, out=out,
         read=ReadOptions(split, text_column, label_column, image_column, streaming),
         encoder_options=EncoderOptions(pooling, max_length, device, dtype, weights,
                                        trust_remote_code),
         batch_size=batch_size, limit=limit, anchors=anchors, anchor_view=anchor_view, similarity=similarity,
         center=center, chunk_size=chunk_size, resume=not no_resume, force=force, shard=part,
-        num_workers=num_workers, quiet=quiet,
+        num_workers=num_workers,
     ))
-    if "shard" in meta:  # the file this process wrote, by its real name (Hugging Face's shard naming)
-        index, count = map(int, meta["shard"].split("/"))
-        written = f"{Shard(index, count).path(out)} (shard {index + 1} of {count})"
+    meta = result.meta
+    shard = meta.shard
+    # The file this process wrote, by its real name (Hugging Face's shard naming).
+    written = str(out) if shard is None else f"{result.path} (shard {shard.index + 1} of {shard.count})"
+    if result.up_to_date:
+        output.log(f"{written} is up to date (same encoder, options, data and anchors); --force embeds again")
     else:
-        written = str(out)
-    if meta.get("up_to_date") and not quiet:
-        log(f"{written} is up to date (same encoder, options, data and anchors); --force embeds again")
-    elif not quiet:
-        extra = f", relative to {meta['num_anchors']} anchors" if "num_anchors" in meta else ""
-        log(f"[green]wrote[/] {written}: {meta['num_samples']} × {meta['dim']} from "
-            f"{safe(meta['encoder'])}{extra}")
-    if "index" in meta and not quiet:
-        log(f"[green]wrote[/] {meta['index']}: every shard is done")
+        extra = f", relative to {meta.relative.num_anchors} anchors" if meta.relative is not None else ""
+        output.log(f"[green]wrote[/] {written}: {meta.num_samples} × {meta.dim} from "
+                   f"{safe(meta.encoder)}{extra}")
+    if result.index is not None:
+        output.log(f"[green]wrote[/] {result.index}: every shard is done")
 
 
 def register(app: typer.Typer) -> None:

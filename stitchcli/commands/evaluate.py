@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stitchcli.commands.options import JsonOpt
+from stitchcli.commands.options import JsonOpt, translate_option
 
 
 def evaluate(
@@ -21,10 +21,10 @@ def evaluate(
     skip_incompatible: Annotated[bool, typer.Option(
         "--skip-incompatible", help="Leave out pairs that cannot run (e.g. an absolute head on "
         "an encoder of another width) instead of failing.")] = False,
-    translate: Annotated[list[str] | None, typer.Option(
-        help="For absolute heads on other encoders: none, procrustes, affine, ridge or auto map fitted "
-        "on the shared anchors (repeatable to compare side by side) \\[default: the map each head "
-        "records (train-head --translate), else none].")] = None,
+    translate: Annotated[list[str] | None, translate_option(
+        "For absolute heads on other encoders, the map fitted on the shared anchors (repeat to compare "
+        "side by side)", "the map each head records (train-head --translate), else none",
+        repeatable=True)] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]); with "
         "--per-class also each pair's confusion matrix, PLOT-confusion-N.png; for a reconstruction "
@@ -37,20 +37,24 @@ def evaluate(
         "matrix (always in --json).")] = False,
 ) -> None:
     """Evaluate heads × embedding files: the diagonal is no stitching, the rest is zero-shot."""
-    import json
-
+    from stitchcli.commands._output import Output
     from stitchcli.errors import StitchError
     from stitchcli.storage import store
 
+    output = Output(json_output)
     if fail_under is not None and not 0.0 <= fail_under <= 1.0:
         from stitchcli.errors import UsageError
 
         raise UsageError(f"--fail-under is an accuracy between 0 and 1, got {fail_under}")
     # Checked before torch is imported (~2 s): a wrong path fails at once.
-    tasks = {store.load_metadata_checked(path, kind="head").get("task", "classification") for path in head}
+    from stitchcli.heads import get_task
+    from stitchcli.metadata import HeadMeta
+
+    tasks = [get_task(HeadMeta.from_metadata(store.load_metadata_checked(path, kind="head"), str(path)).task)
+             for path in head]
     for path in embeddings:
         metadata = store.load_metadata_checked(path, kind="embeddings")
-        if "classification" in tasks:  # heads of values read their targets from the file's source
+        if any(task.classifies for task in tasks):  # heads of values read targets from the file's source
             store.require_labels(path, metadata, "be evaluated")
     if plot is not None:
         from stitchcli.evaluate import plot_format
@@ -61,14 +65,8 @@ def evaluate(
 
     check_scale(plot_range)
 
-    from stitchcli.console import log, progress, stdout
-    from stitchcli.evaluate import (
-        evaluate_matrix,
-        head_methods,
-        per_class_table,
-        results_table,
-        skipped_result,
-    )
+    from stitchcli.commands._tables import per_class_table, results_table
+    from stitchcli.evaluate import evaluate_matrix, head_methods, skipped_result
     from stitchcli.heads import load_head
     from stitchcli.translate import translation_methods
 
@@ -83,43 +81,44 @@ def evaluate(
     missing = []
 
     def skipped(loaded, file, exc, method) -> None:
-        log(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc.format_message()}")
+        output.warn(f"[yellow]skipped[/] {loaded.path} × {file.path}: {exc}")
         missing.append(skipped_result(loaded, file, method))  # shown as "—", left out of --json
 
-    with progress() as bar:
-        task = bar.add_task("evaluating", total=pairs)
+    with output.progress("evaluating", pairs) as bar:
         results = evaluate_matrix(heads, embeddings, methods, skip_incompatible, on_skip=skipped,
-                                  on_pair=lambda: bar.advance(task))
+                                  on_pair=bar.advance)
     if not results:
         raise StitchError("nothing could be evaluated: every head × file pair was skipped as incompatible",
                           hint="the lines above say why for each pair.")
     if json_output:
-        typer.echo(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
+        output.data({"results": [r.as_json() for r in results]})
     else:
-        stdout.print(results_table(results + missing))
+        output.table(results_table(results + missing))
         if per_class:
             for result in results:
-                if result.task == "classification":
-                    stdout.print(per_class_table(result))
+                if result.classifies:
+                    output.table(per_class_table(result))
     if plot is not None:
-        _plot(plot, plot_range, per_class, heads, embeddings, results, missing)
-    classified = [r for r in results if r.task == "classification"]
+        _plot(output, plot, plot_range, per_class, heads, embeddings, results, missing)
+    classified = [r for r in results if r.classifies]
     if fail_under is not None and any(r.accuracy < fail_under for r in classified):
         worst = min(classified, key=lambda r: r.accuracy)
-        log(f"[red]accuracy {worst.accuracy:.4f} ({worst.head} × {worst.embeddings}) is below "
-            f"--fail-under {fail_under}[/]")
+        output.warn(f"[red]accuracy {worst.accuracy:.4f} ({worst.head} × {worst.embeddings}) is below "
+                    f"--fail-under {fail_under}[/]")
         raise typer.Exit(3)
 
 
-def _plot(plot: Path, plot_range: str, per_class: bool, heads, embeddings, results, missing) -> None:
+def _plot(output, plot: Path, plot_range: str, per_class: bool, heads, embeddings, results,
+          missing) -> None:
     """The heatmap of classification results at PLOT (with --per-class, confusion pictures beside it);
     a reconstruction head's picture grid at PLOT when no heatmap is drawn and it is the only such
     head, else at PLOT-reconstruction-N."""
-    from stitchcli.console import log
     from stitchcli.evaluate import plot_confusion, plot_matrix, plot_reconstructions
 
-    classified = [r for r in results + missing if r.task == "classification"]
-    decoders = [h for h in heads if h.task == "reconstruction"]
+    log = output.log
+
+    classified = [r for r in results + missing if r.classifies]
+    decoders = [h for h in heads if h.task.images]
     if classified:
         plot_matrix(classified, plot, scale=plot_range)
         log(f"[green]wrote[/] {plot}")
@@ -132,7 +131,7 @@ def _plot(plot: Path, plot_range: str, per_class: bool, heads, embeddings, resul
         log("no picture: --plot draws classification matrices and reconstruction grids; the table has "
             "the regression scores")
     if per_class:
-        for number, result in enumerate([r for r in results if r.task == "classification"], start=1):
+        for number, result in enumerate([r for r in results if r.classifies], start=1):
             picture = plot.with_name(f"{plot.stem}-confusion-{number}{plot.suffix}")
             plot_confusion(result, picture)
             log(f"[green]wrote[/] {picture}: {Path(result.head).name} × {Path(result.embeddings).name}")

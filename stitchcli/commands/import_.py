@@ -35,27 +35,25 @@ def import_vectors(
     quiet: QuietOpt = False,
 ) -> None:
     """Import vectors made elsewhere (an embedding API, a graph or audio model) for stitching."""
-    import json
-
+    from stitchcli.commands._output import Output
     from stitchcli.storage import store
 
+    output = Output(json_output, quiet)
     store.load_metadata_checked(anchors, kind="anchors")  # before torch is imported
     if anchor_embeddings_from is not None:
         store.load_metadata_checked(anchor_embeddings_from, kind="embeddings")
     store.check_writable(out)
 
-    from stitchcli.console import log, safe
+    from stitchcli.console import safe
     from stitchcli.embed import ImportRequest, run_import
 
     meta = run_import(ImportRequest(vectors, ids, anchors, out, labels, vector_column, similarity, center,
                                    anchor_embeddings_from))
-    summary = {"embeddings": str(out), "encoder": meta["encoder"], "num_samples": int(meta["num_samples"]),
-               "dim": int(meta["dim"]), "num_anchors": int(meta["num_anchors"])}
-    if json_output:
-        typer.echo(json.dumps(summary))
-    elif not quiet:
-        log(f"[green]wrote[/] {safe(out)}: {summary['num_samples']} × {summary['dim']} imported from "
-            f"{safe(vectors)}, relative to {summary['num_anchors']} anchors")
+    summary = {"embeddings": str(out), "encoder": meta.encoder, "num_samples": meta.num_samples,
+               "dim": meta.dim, "num_anchors": meta.relative.num_anchors}
+    output.result(summary, lambda: f"[green]wrote[/] {safe(out)}: {summary['num_samples']} × "
+                  f"{summary['dim']} imported from {safe(vectors)}, relative to {summary['num_anchors']} "
+                  "anchors")
 
 
 def register(app: typer.Typer) -> None:

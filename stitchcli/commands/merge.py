@@ -17,19 +17,19 @@ def merge(
     quiet: QuietOpt = False,
 ) -> None:
     """Check that every shard of OUT is there, from one run, and write OUT.index.json."""
-    from stitchcli.console import log
+    from stitchcli.commands._output import Output
     from stitchcli.storage import store, write_index
 
+    output = Output(quiet=quiet)
     store.check_writable(out)
     index = write_index(out)
-    if not quiet:
-        log(f"[green]wrote[/] {index}")
+    output.log(f"[green]wrote[/] {index}")
     if concat:
+        from stitchcli.metadata import EmbeddingsMeta
         from stitchcli.storage import concat_shards
 
-        metadata = concat_shards(index, out)
-        if not quiet:
-            log(f"[green]wrote[/] {out}: {metadata['num_samples']} rows, every shard joined")
+        meta = EmbeddingsMeta.from_metadata(concat_shards(index, out), str(out))
+        output.log(f"[green]wrote[/] {out}: {meta.num_samples} rows, every shard joined")
 
 
 def register(app: typer.Typer) -> None:

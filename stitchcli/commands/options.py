@@ -1,4 +1,5 @@
-"""Option types shared by several subcommands (``Annotated`` aliases) and the --dataset check."""
+"""Option types shared by several subcommands (``Annotated`` aliases) and the --dataset check; the
+choices in help texts come from the registries (names only: no torch, no plugin is loaded)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from typing import Annotated
 
 import typer
 
+from stitchcli.anchors import STRATEGIES
+from stitchcli.encoders import POOLINGS
 from stitchcli.errors import StitchError, UsageError
+from stitchcli.heads import ACTIVATIONS, ARCHITECTURES, TASKS
+from stitchcli.relspace import NORMALIZATIONS, SIMILARITIES
+from stitchcli.translate import NO_MAP, translation_choices
 
 DATA = "Dataset"
 OUTPUT = "Output"
@@ -32,13 +38,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for 
                                        rich_help_panel=OUTPUT)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.",
                                         rich_help_panel=OUTPUT)]
-SimilarityOpt = Annotated[str, typer.Option(
-    help="Similarity of samples to anchors: cosine, whitened, angular, euclidean, l1 or linf, or several "
-    "joined by '+' (e.g. cosine+euclidean).")]
+SIMILARITY_CHOICES = f"{SIMILARITIES.choices_text()}, or several joined by '+' (e.g. cosine+euclidean)"
+SimilarityOpt = Annotated[str, typer.Option(help=f"Similarity of samples to anchors: {SIMILARITY_CHOICES}.")]
 RELATIVE = "Relative inputs (recorded in the head, applied again by evaluate)"
 NormalizeOpt = Annotated[str, typer.Option(
-    help="Per-anchor standardisation: file (statistics of the file being read), anchors (of the "
-    "anchors themselves; works for one sample) or none.", rich_help_panel=RELATIVE)]
+    help=f"Per-anchor standardisation: {NORMALIZATIONS.choices_text(described=True)}.",
+    rich_help_panel=RELATIVE)]
 TopkOpt = Annotated[int, typer.Option(
     help="Keep each sample's k largest relative values (ASIF); 0 keeps all.", rich_help_panel=RELATIVE)]
 TopkPowerOpt = Annotated[float, typer.Option(
@@ -49,7 +54,7 @@ SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
 # How an encoder is loaded and run: the same options for `embed` and `predict --encoder`.
 MODEL = "Model"
 PoolingOpt = Annotated[str | None, typer.Option(
-    help="mean (masked), cls or pooler. Default for hf: text models mean; vision models what "
+    help=f"{POOLINGS.choices_text(described=True)}. Default for hf: text models mean; vision models what "
     "their family's card uses (cls for ViT/DeiT/DINOv2, pooler for CLIP/SigLIP vision and CNNs). "
     "timm: mean/cls override the model's own pooling.", rich_help_panel=MODEL)]
 MaxLengthOpt = Annotated[int, typer.Option(help="Max tokens per text.", rich_help_panel=MODEL)]
@@ -61,9 +66,20 @@ WeightsOpt = Annotated[Path | None, typer.Option(
 TrustRemoteCodeOpt = Annotated[bool, typer.Option(
     "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
     rich_help_panel=MODEL)]
-ArchOpt = Annotated[str, typer.Option(
-    help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
-    "nearest by cosine), linear or mlp.")]
+ARCH_CHOICES = ARCHITECTURES.choices_text(described=True)
+ArchOpt = Annotated[str, typer.Option(help=f"{ARCH_CHOICES}.")]
+TASK_CHOICES = TASKS.choices_text()
+ACTIVATION_CHOICES = ACTIVATIONS.choices_text()
+STRATEGY_CHOICES = STRATEGIES.choices_text(described=True)
+
+
+def translate_option(how: str, default: str, *, repeatable: bool = False, none: bool = True,
+                     panel: str | None = None):  # noqa: ANN201 - a typer OptionInfo
+    """The ``--translate`` option of a command: ``how`` a head reads other encoders, then the map
+    names (the translation registry's, ``none`` first unless ``none`` is False) and the default."""
+    choices = translation_choices(first=NO_MAP if none else None)
+    return typer.Option("--translate", help=f"{how}: {choices}" + (" (repeatable)" if repeatable else "")
+                        + f" \\[default: {default}].", rich_help_panel=panel)
 
 
 def check_streaming(source: str, streaming: bool) -> None:
@@ -86,6 +102,6 @@ def check_dataset_exists(source: str) -> None:
 
     from stitchcli.data import SOURCES
 
-    if SOURCES or entry_points(group="stitchcli.datasets"):
+    if SOURCES.names(load=False) or entry_points(group="stitchcli.datasets"):
         return  # such a format may read sources that are not paths
     raise StitchError(f"dataset not found: {source}")

@@ -22,6 +22,7 @@ from stitchcli.commands.options import (
     TextColumnOpt,
     TrustRemoteCodeOpt,
     WeightsOpt,
+    translate_option,
 )
 
 MODEL = "Embedding with --encoder"
@@ -51,9 +52,8 @@ def predict(
     id_column: Annotated[str | None, typer.Option(
         help="Column of the data's source to use as each row's id (default: the row number).")] = None,
     top_k: Annotated[int, typer.Option(help="Also the N best labels and their scores.")] = 1,
-    translate: Annotated[str | None, typer.Option(
-        help="For absolute heads: ridge, procrustes, affine, auto or none \\[default: the map the head "
-        "records].")] = None,
+    translate: Annotated[str | None, translate_option(
+        "For absolute heads, the map fitted on the shared anchors", "the map the head records")] = None,
     anchor_view: Annotated[str | None, typer.Option(
         help="Which parallel view of the head's anchors the encoder embeds (default: that of the data's "
         "modality).", rich_help_panel=MODEL)] = None,
@@ -76,13 +76,13 @@ def predict(
 ) -> None:
     """Predict labels (or values, or images) with a head trained on any encoder: for an embeddings
     file, or for a dataset embedded now (with the head's own anchors) by another encoder."""
-    import json
-
+    from stitchcli.commands._output import Output
     from stitchcli.errors import UsageError
-    from stitchcli.evaluate import check_output
-    from stitchcli.heads import resolve_head
+    from stitchcli.heads import get_task, resolve_head
+    from stitchcli.metadata import HeadMeta
     from stitchcli.storage import parse_shard, store
 
+    output = Output(json_output, quiet)
     # Checked before torch is imported (~2 s): a wrong path or output fails at once.
     if (embeddings is None) == (encoder is None):
         raise UsageError("give either --embeddings FILE or --encoder SPEC with --dataset SOURCE")
@@ -93,8 +93,8 @@ def predict(
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
     head_path = resolve_head(head)
-    task = store.load_metadata_checked(head_path, kind="head").get("task", "classification")
-    check_output(out, task)
+    meta = HeadMeta.from_metadata(store.load_metadata_checked(head_path, kind="head"), str(head_path))
+    get_task(meta.task).check_output(out)
     part = parse_shard(shard) if shard is not None else None
     if embeddings is not None:
         store.load_metadata_checked(embeddings, kind="embeddings")
@@ -106,7 +106,7 @@ def predict(
         check_streaming(dataset, streaming)
         check_dataset_exists(dataset)
 
-    from stitchcli.console import log, safe
+    from stitchcli.console import safe
     from stitchcli.heads import load_head
     from stitchcli.translate import translation_methods
 
@@ -126,18 +126,18 @@ def predict(
         request = PredictDataRequest(
             loaded, encoder, dataset, out, read,
             EncoderOptions(pooling, max_length, device, dtype, weights, trust_remote_code),
-            top_k, translate, id_column, anchor_view, batch_size, num_workers, shard=part,
-            quiet=quiet or json_output)
+            top_k, translate, id_column, anchor_view, batch_size, num_workers, shard=part)
         summary = run_predict_on_data(request)
         if summary.get("predictions") is None:  # a torchrun rank other than 0
             return
-    if json_output:
-        typer.echo(json.dumps(summary))
-    elif not quiet:
+
+    def line() -> str:
         accuracy = summary["accuracy"]
         scored = "" if accuracy is None else f", accuracy {accuracy:.3f}"
-        log(f"[green]wrote[/] {safe(summary['predictions'])}: {summary['num_samples']} predictions of "
-            f"{safe(summary['head_encoder'])}'s head on {safe(summary['encoder'])}{scored}")
+        return (f"[green]wrote[/] {safe(summary['predictions'])}: {summary['num_samples']} predictions of "
+                f"{safe(summary['head_encoder'])}'s head on {safe(summary['encoder'])}{scored}")
+
+    output.result(summary, line)
 
 
 def register(app: typer.Typer) -> None:

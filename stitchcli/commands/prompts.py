@@ -31,9 +31,11 @@ def prompts(
     train a prototype head on it."""
     import csv
 
+    from stitchcli.commands._output import Output
     from stitchcli.errors import UsageError
     from stitchcli.storage import store
 
+    output = Output(quiet=quiet)
     if (labels_from is None) == (not label):
         raise UsageError("give either --labels-from DATASET or one or more --label NAME")
     templates = list(template or TEMPLATES)
@@ -61,10 +63,7 @@ def prompts(
         for name in names:  # the label stays the class name; the text reads it with spaces
             for text in templates:
                 writer.writerow([text.replace("{label}", str(name).replace("_", " ")), name])
-    if not quiet:
-        from stitchcli.console import log
-
-        log(f"[green]wrote[/] {out}: {len(names)} classes × {len(templates)} templates")
+    output.log(f"[green]wrote[/] {out}: {len(names)} classes × {len(templates)} templates")
 
 
 def register(app: typer.Typer) -> None:

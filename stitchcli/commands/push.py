@@ -27,11 +27,12 @@ def push(
     import shutil
     import tempfile
 
-    from stitchcli.console import log
+    from stitchcli.commands._output import Output
     from stitchcli.errors import StitchError, UsageError
     from stitchcli.heads import CARD_FILE, HEAD_FILE, model_card, parse_hub_head
     from stitchcli.storage import store
 
+    output = Output(json_output, quiet)
     parse_hub_head(repo)
     store.load_metadata_checked(head, kind="head")
     report = None
@@ -77,10 +78,8 @@ def push(
                                   "the files locally.") from None
         summary = {"repo": repo, "url": str(getattr(commit, "commit_url", "") or f"hf:{repo}"),
                    "files": [HEAD_FILE, CARD_FILE], "private": private}
-    if json_output:
-        typer.echo(json.dumps(summary))
-    elif not quiet:
-        log(f"[green]wrote[/] {summary.get('folder') or summary['url']}: {HEAD_FILE} and {CARD_FILE}")
+    output.result(summary, f"[green]wrote[/] {summary.get('folder') or summary['url']}: {HEAD_FILE} and "
+                  f"{CARD_FILE}")
 
 
 def register(app: typer.Typer) -> None:

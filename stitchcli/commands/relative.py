@@ -24,9 +24,11 @@ def relative(
     quiet: QuietOpt = False,
 ) -> None:
     """Recompute relative vectors with another similarity or centering, no encoder needed."""
+    from stitchcli.commands._output import Output
     from stitchcli.errors import StitchError
     from stitchcli.storage import is_index, store
 
+    output = Output(quiet=quiet)
     if out is None and is_index(embeddings):
         raise StitchError(f"{embeddings} is a shard index: its relative vectors cannot be rewritten in place",
                           hint="give --out FILE.safetensors for the joined result.")
@@ -38,13 +40,11 @@ def relative(
         store.load_metadata_checked(anchor_embeddings_from, kind="embeddings")
     store.check_writable(target)
 
-    from stitchcli.console import log
     from stitchcli.relspace import recompute_relative
 
     meta = recompute_relative(embeddings, anchors, similarity, center, anchor_embeddings_from, target)
-    if not quiet:
-        log(f"[green]wrote[/] {target}: relative vectors ({meta['similarity']}"
-            f"{', centered' if center else ''}) against {meta['num_anchors']} anchors")
+    output.log(f"[green]wrote[/] {target}: relative vectors ({meta.relative.similarity}"
+               f"{', centered' if center else ''}) against {meta.relative.num_anchors} anchors")
 
 
 def register(app: typer.Typer) -> None:

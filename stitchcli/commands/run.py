@@ -21,6 +21,7 @@ from stitchcli.commands.options import (
     TextColumnOpt,
     TopkOpt,
     TopkPowerOpt,
+    translate_option,
 )
 
 
@@ -36,9 +37,9 @@ def run(
     baseline: Annotated[bool, typer.Option(
         "--baseline/--no-baseline", help="Also show each absolute head read without translation (the "
         "baseline).")] = True,
-    translate: Annotated[list[str] | None, typer.Option(
-        help=f"How the absolute heads read other encoders: none, procrustes, affine, ridge or auto "
-        f"(repeatable) \\[default: {defaults.TRANSLATE}, and none with --baseline].")] = None,
+    translate: Annotated[list[str] | None, translate_option(
+        "How the absolute heads read other encoders", f"{defaults.TRANSLATE}, and none with --baseline",
+        repeatable=True)] = None,
     arch: ArchOpt = defaults.ARCH,
     similarity: SimilarityOpt = defaults.SIMILARITY,
     center: CenterOpt = defaults.CENTER,
@@ -55,14 +56,14 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """Anchors, embeddings, heads and the stitching matrix for several encoders, in one command."""
-    import json
-
-    from stitchcli.console import log, stdout
+    from stitchcli.commands._output import Output
+    from stitchcli.commands._tables import results_table
     from stitchcli.data import ReadOptions
     from stitchcli.errors import StitchError
-    from stitchcli.evaluate import results_table
     from stitchcli.jobs import RunRequest, run_all
     from stitchcli.translate import translation_methods
+
+    output = Output(json_output, quiet)
 
     read = ReadOptions(None, text_column, label_column, image_column)
     methods = (translation_methods(translate) if translate
@@ -71,26 +72,21 @@ def run(
 
     transform = RelativeTransform(normalize, topk, topk_power)
     transform.check()
-    request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed, baseline,
-                         methods, batch_size, device, force, quiet or json_output, arch=arch,
+    request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed,
+                         methods, batch_size, device, force, arch=arch,
                          similarity=similarity, center=center, transform=transform)
     results = run_all(request)
-    if json_output:
-        ran = [r.as_json() for r in results if r.accuracy is not None]
-        typer.echo(json.dumps({"results": ran}, indent=2))
-    else:
-        stdout.print(results_table(results))
+    ran = [r.as_json() for r in results if r.accuracy is not None]
+    output.result({"results": ran}, table=lambda: results_table(results))
     try:
         from stitchcli.evaluate import plot_matrix, require_matplotlib
 
         require_matplotlib()
     except StitchError:
-        if not quiet:
-            log("no picture: matplotlib is not installed (pip install 'stitchcli\\[plot]')")
+        output.log("no picture: matplotlib is not installed (pip install 'stitchcli\\[plot]')")
         return
     plot_matrix(results, out_dir / "matrix.png")
-    if not quiet and not json_output:
-        log(f"[green]wrote[/] {out_dir / 'evaluate.json'} and {out_dir / 'matrix.png'}")
+    output.log(f"[green]wrote[/] {out_dir / 'evaluate.json'} and {out_dir / 'matrix.png'}")
 
 
 def register(app: typer.Typer) -> None:

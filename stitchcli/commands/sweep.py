@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from stitchcli import defaults
-from stitchcli.commands.options import JsonOpt, QuietOpt, SeedOpt
+from stitchcli.anchors import STRATEGIES
+from stitchcli.commands.options import (
+    ACTIVATION_CHOICES,
+    SIMILARITY_CHOICES,
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    translate_option,
+)
+from stitchcli.heads import ARCHITECTURES
+from stitchcli.relspace import NORMALIZATIONS
 
 GRID = "Grid (repeat an option to try several values)"
 TRAINING = "Head training"
@@ -36,36 +46,36 @@ def sweep(
         help="Anchor set from `stitch anchors`; its rows must be in the train files "
         "(strategy 'file', the default when given).")] = None,
     strategy: Annotated[list[str] | None, typer.Option(
-        help="Anchor strategy: file (--anchors), random, stratified, fps, kmeans or aligned.",
+        help=f"Anchor strategy: {STRATEGIES.choices_text(before=['file (--anchors)'])}.",
         rich_help_panel=GRID)] = None,
     num_anchors: Annotated[list[int] | None, typer.Option(
         help=f"Number of anchors (a prefix of --anchors) (default: all of --anchors, else "
         f"{defaults.NUM_ANCHORS} or every train row if fewer).", rich_help_panel=GRID)] = None,
     similarity: Annotated[list[str] | None, typer.Option(
-        help=f"cosine, whitened, angular, euclidean, l1, linf, or several joined by '+' (default: "
+        help=f"{SIMILARITY_CHOICES} (default: "
         f"{defaults.SIMILARITY}).", rich_help_panel=GRID)] = None,
     center: Annotated[list[str] | None, typer.Option(
         help=f"Centre on the anchors' mean before the similarity: on or off (default: "
         f"{'on' if defaults.CENTER else 'off'}).",
         rich_help_panel=GRID)] = None,
     normalize: Annotated[list[str] | None, typer.Option(
-        help=f"none, file or anchors (default: {defaults.NORMALIZE}).", rich_help_panel=GRID)] = None,
+        help=f"{NORMALIZATIONS.choices_text()} (default: {defaults.NORMALIZE}).",
+        rich_help_panel=GRID)] = None,
     topk: Annotated[list[int] | None, typer.Option(
         help=f"Keep each sample's k largest values, 0 keeps all (default: {defaults.TOPK}).",
         rich_help_panel=GRID)] = None,
     topk_power: Annotated[list[float] | None, typer.Option(
         help=f"Power of the kept values (default: {defaults.TOPK_POWER}).", rich_help_panel=GRID)] = None,
     arch: Annotated[list[str] | None, typer.Option(
-        help=f"Head: logistic, prototype, linear or mlp (default: {defaults.ARCH}).",
+        help=f"Head: {ARCHITECTURES.choices_text()} (default: {defaults.ARCH}).",
         rich_help_panel=GRID)] = None,
     baseline: Annotated[bool, typer.Option(
         "--baseline", help="Also the absolute heads (raw embeddings), one per --arch.",
         rich_help_panel=GRID)] = False,
-    translate: Annotated[list[str] | None, typer.Option(
-        "--translate", help="Also absolute heads that read the other encoders through a map fitted on "
-        "the anchors: procrustes, affine, ridge or auto (one per --arch and anchor set) \\[default: "
-        "none; relative heads only].",
-        rich_help_panel=GRID)] = None,
+    translate: Annotated[list[str] | None, translate_option(
+        "Also absolute heads that read the other encoders through a map fitted on the anchors, one per "
+        "--arch and anchor set", "none; relative heads only", repeatable=True, none=False,
+        panel=GRID)] = None,
     refine: Annotated[list[int] | None, typer.Option(
         help="Self-learning rounds for --translate maps: mutual nearest neighbours among all train rows "
         "of both encoders added as pairs, then fitted again (default: 0).", rich_help_panel=GRID)] = None,
@@ -78,7 +88,7 @@ def sweep(
     hidden: Annotated[int, typer.Option(
         help="Hidden width of the mlp head.", rich_help_panel=TRAINING)] = defaults.HIDDEN,
     activation: Annotated[str, typer.Option(
-        help="silu, tanh, relu or gelu (mlp head).", rich_help_panel=TRAINING)] = defaults.ACTIVATION,
+        help=f"{ACTIVATION_CHOICES} (mlp head).", rich_help_panel=TRAINING)] = defaults.ACTIVATION,
     seed: SeedOpt = 0,
     seeds: Annotated[int, typer.Option(
         help="Repeat the sweep with this many seeds (anchor draw, validation split, heads) and report "
@@ -87,19 +97,19 @@ def sweep(
     quiet: QuietOpt = False,
 ) -> None:
     """Try stitching recipes on stored embeddings: each pair's stitched accuracy and kept ratio."""
-    import json
-
+    from stitchcli.commands._output import Output
     from stitchcli.storage import store
 
+    output = Output(json_output, quiet)
     for path in [*train, *(test or [])]:  # before torch is imported (~2 s)
         store.require_labels(path, store.load_metadata_checked(path, kind="embeddings"),
                              "train or test heads")
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
 
-    from stitchcli.console import log, stdout
+    from stitchcli.commands._tables import sweep_pairs_table, sweep_table
     from stitchcli.heads import TrainRequest
-    from stitchcli.jobs import FROM_FILE, SweepRequest, expand_grid, run_sweep, sweep_pairs_table, sweep_table
+    from stitchcli.jobs import FROM_FILE, SweepRequest, expand_grid, run_sweep
     from stitchcli.translate import translation_methods
 
     methods = [m for m in translation_methods(translate) if m is not None] if translate else []
@@ -115,30 +125,29 @@ def sweep(
         topk or [defaults.TOPK], topk_power or [defaults.TOPK_POWER], arch or [defaults.ARCH], baseline,
         methods, refine)
     training = TrainRequest(Path(), arch=defaults.ARCH, hidden=hidden, activation=activation,
-                            epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, quiet=True)
+                            epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
     request = SweepRequest(list(train), list(test or []), recipes, anchors, validation, seed, training, seeds)
 
     def done(result) -> None:
-        if not quiet:
-            of_probe = result.mean_of_probe
-            log(f"{result.recipe.label()}: mean stitched accuracy "
-                f"{'—' if result.mean_accuracy is None else f'{result.mean_accuracy:.3f}'}, of probe "
-                f"{'—' if of_probe is None else f'{of_probe:.3f}'}")
+        of_probe = result.mean_of_probe
+        output.log(f"{result.recipe.label()}: mean stitched accuracy "
+                   f"{'—' if result.mean_accuracy is None else f'{result.mean_accuracy:.3f}'}, of probe "
+                   f"{'—' if of_probe is None else f'{of_probe:.3f}'}")
 
     data, results = run_sweep(request, on_recipe=done)
     if json_output:
-        typer.echo(json.dumps({
+        output.data({
             "encoders": [{"encoder": s.spec, "train": s.train_file, "held_out": s.held_out_file}
                          for s in data.spaces],
             "evaluated_on": data.evaluated_on, "num_train": len(data.train_labels),
             "num_held_out": len(data.held_out_labels), "seeds": seeds,
             "recipes": [r.as_json() for r in results],
-        }, indent=2))
+        })
         return
-    stdout.print(sweep_table(results, data.evaluated_on))
+    output.table(sweep_table(results, data.evaluated_on))
     stitching = [r for r in results if r.recipe.space == "relative" or r.recipe.translate]
     if stitching:  # every pair of the best stitching recipe (the only one, without a grid)
-        stdout.print(sweep_pairs_table(max(stitching, key=lambda r: r.mean_of_probe or 0.0)))
+        output.table(sweep_pairs_table(max(stitching, key=lambda r: r.mean_of_probe or 0.0)))
 
 
 def register(app: typer.Typer) -> None:

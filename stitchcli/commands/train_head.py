@@ -9,6 +9,9 @@ import typer
 
 from stitchcli import defaults
 from stitchcli.commands.options import (
+    ACTIVATION_CHOICES,
+    ARCH_CHOICES,
+    TASK_CHOICES,
     JsonOpt,
     NormalizeOpt,
     OutOpt,
@@ -16,6 +19,7 @@ from stitchcli.commands.options import (
     SeedOpt,
     TopkOpt,
     TopkPowerOpt,
+    translate_option,
 )
 
 
@@ -26,27 +30,26 @@ def train_head(
         help="absolute (raw embeddings; stitched by --translate) or relative (similarities to the "
         "anchors; stitched as they are).")] = defaults.SPACE,
     arch: Annotated[str | None, typer.Option(
-        help="logistic (L2 chosen on a validation split, fitted by L-BFGS), prototype (class means, "
-        "nearest by cosine), ridge (closed form, penalty chosen on a validation split; for values), "
-        "linear or mlp \\[default: logistic; ridge for regression and reconstruction].")] = None,
+        help=f"{ARCH_CHOICES} \\[default: logistic; ridge for regression and reconstruction].")] = None,
     task: Annotated[str, typer.Option(
-        help="classification (the source's labels), regression (numeric --target-column values) or "
-        "reconstruction (the input image, resized to --target-size).")] = "classification",
+        help=f"What the head predicts: {TASK_CHOICES} (classification: the source's labels; regression: "
+        "numeric --target-column values; reconstruction: the input image, resized to --target-size)."
+    )] = "classification",
     target_column: Annotated[list[str] | None, typer.Option(
         help="Regression: a numeric column of the source (repeatable; a column of lists gives one output "
         "per element).")] = None,
     target_size: Annotated[int, typer.Option(
         help="Reconstruction: images are resized to this many pixels a side (grayscale or RGB as the data "
         "are).")] = defaults.TARGET_SIZE,
-    translate: Annotated[str | None, typer.Option(
-        help=f"How an absolute head reads other encoders: through a map fitted on the shared anchors "
-        f"(ridge, procrustes, affine or auto; the head carries its anchors' embeddings), or none (the "
-        f"baseline) \\[default: {defaults.TRANSLATE} for --space absolute].")] = None,
+    translate: Annotated[str | None, translate_option(
+        "How an absolute head reads other encoders, a map fitted on the shared anchors (the head carries "
+        "its anchors' embeddings; none: the baseline)",
+        f"{defaults.TRANSLATE} for --space absolute")] = None,
     normalize: NormalizeOpt = defaults.NORMALIZE,
     topk: TopkOpt = defaults.TOPK,
     topk_power: TopkPowerOpt = defaults.TOPK_POWER,
     hidden: Annotated[int, typer.Option(help="Hidden width of the mlp head.")] = defaults.HIDDEN,
-    activation: Annotated[str, typer.Option(help="silu, tanh, relu or gelu (mlp).")] = defaults.ACTIVATION,
+    activation: Annotated[str, typer.Option(help=f"{ACTIVATION_CHOICES} (mlp).")] = defaults.ACTIVATION,
     epochs: Annotated[int, typer.Option(help="Passes over the train file.")] = defaults.EPOCHS,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = defaults.LR,
     batch_size: Annotated[int, typer.Option(help="Samples per step.")] = defaults.BATCH_SIZE,
@@ -59,20 +62,19 @@ def train_head(
     quiet: QuietOpt = False,
 ) -> None:
     """Train a head on one embeddings file; it can then be evaluated on any encoder's file."""
-    import json
-
+    from stitchcli.commands._output import Output
     from stitchcli.storage import store
 
+    output = Output(json_output, quiet)
     # Checked before torch is imported (~2 s): a wrong path fails at once.
     store.check_writable(out)
     from stitchcli.heads import get_task
 
-    get_task(task)
     metadata = store.load_metadata_checked(embeddings, kind="embeddings")
-    if task == "classification":
+    if get_task(task).classifies:
         store.require_labels(embeddings, metadata, "train a head")
 
-    from stitchcli.console import log, safe
+    from stitchcli.console import safe
     from stitchcli.heads import TrainRequest, save_head
     from stitchcli.heads import train_head as train
     from stitchcli.relspace import RelativeTransform
@@ -88,28 +90,27 @@ def train_head(
         raise UsageError("--translate is for absolute heads (relative heads stitch as they are)",
                          hint="use --space absolute, or leave out --translate.")
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
-                              weight_decay, seed, transform=transform, quiet=quiet or json_output,
+                              weight_decay, seed, transform=transform,
                               translate=translate or "none", anchors=anchors, task=task,
                               target_columns=target_column or [], target_size=target_size))
     save_head(out, head)
     summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": head.config.arch,
                "task": task, **head.transform.as_json(),
-               **{key: float(head.metadata[key]) for key in ("train_accuracy", "train_mse", "train_r2")
-                  if key in head.metadata}}
+               **head.meta.scores}
     if translate is not None:
         summary["translate"] = translate
-    summary["anchor_samples"] = head.metadata.get("anchor_samples", "none")
+    summary["anchor_samples"] = head.meta.anchor_samples or "none"
     if json_output:
-        typer.echo(json.dumps(summary))
+        output.data(summary)
     elif not quiet:
         inputs = (f" ({head.transform.describe()})" if space == "relative"
                   else f" (via {translate})" if translate else "")
-        score = (f"train accuracy {summary['train_accuracy']:.3f}" if task == "classification"
+        score = (f"train accuracy {summary['train_accuracy']:.3f}" if "train_accuracy" in summary
                  else f"train MSE {summary['train_mse']:.4g}"
                  + (f", R² {summary['train_r2']:.3f}" if "train_r2" in summary else ""))
-        kind = "" if task == "classification" else f" {task}"
-        log(f"[green]wrote[/] {out}: {space}{inputs} {head.config.arch}{kind} head on {safe(head.encoder)}, "
-            f"{score}")
+        kind = "" if head.task.classifies else f" {task}"
+        output.log(f"[green]wrote[/] {out}: {space}{inputs} {head.config.arch}{kind} head on "
+                   f"{safe(head.encoder)}, {score}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from stitchcli.errors import StitchError
+from stitchcli.registry import Registry
 
 
 @dataclass
@@ -27,13 +28,6 @@ class ReadOptions:
             "image_column": self.image_column,
         }
         return columns | ({"streaming": "true"} if self.streaming else {})
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, str]) -> ReadOptions:
-        """How the file whose metadata is ``meta`` read its source (``as_metadata`` and the split)."""
-        return cls(split=meta.get("split"), text_column=meta.get("text_column", "text"),
-                   label_column=meta.get("label_column", "label"),
-                   image_column=meta.get("image_column", "image"), streaming=meta.get("streaming") == "true")
 
 
 @dataclass
@@ -84,13 +78,17 @@ class DatasetSource:
     load: Callable[[str, ReadOptions], Dataset]
 
 
-SOURCES: dict[str, DatasetSource] = {}
+# The built-in formats register themselves when their modules are imported, on first use (then the
+# plugins): later registrations are tried first, so the Parquet folder comes after the image folder.
+SOURCES: Registry[DatasetSource] = Registry(
+    "dataset format", group="stitchcli.datasets", named_by="name",
+    modules=["stitchcli.data.hub", "stitchcli.data.ids", "stitchcli.data.images", "stitchcli.data.tabular",
+             "stitchcli.data.arrow"])
 
 
 def register_source(source: DatasetSource) -> DatasetSource:
     """Add a dataset format; later registrations are tried first."""
-    SOURCES[source.name] = source
-    return source
+    return SOURCES.register(source.name, source, help=source.description)
 
 
 NO_LABELS = "none"

@@ -13,7 +13,8 @@ from stitchcli.anchors.anchor_set import load_anchor_set
 from stitchcli.data import encode_labels, unlabelled
 from stitchcli.data.ids import PREFIX, read_ids
 from stitchcli.errors import StitchError
-from stitchcli.relspace import parse_similarity, relative_metadata
+from stitchcli.metadata import EmbeddingsMeta, RelativeSpec
+from stitchcli.relspace import parse_similarity
 from stitchcli.storage import store
 from stitchcli.storage.rows import RowWriter
 
@@ -158,7 +159,7 @@ def _anchors_from_file(path: Path, anchor_set, dim: int) -> torch.Tensor:
     from stitchcli.storage import open_rows
 
     file = open_rows(path)
-    theirs = file.metadata.get("anchors_fingerprint")
+    theirs = EmbeddingsMeta.of(file).anchors_fingerprint
     if not file.has("anchor_embeddings") or theirs != anchor_set.fingerprint:
         raise StitchError(f"{path} holds no anchor embeddings of anchor set {anchor_set.fingerprint} "
                           f"(it has {theirs or 'none'})",
@@ -170,9 +171,9 @@ def _anchors_from_file(path: Path, anchor_set, dim: int) -> torch.Tensor:
     return anchors
 
 
-def run_import(request: ImportRequest) -> dict:
+def run_import(request: ImportRequest) -> EmbeddingsMeta:
     """Write ``request.out``: the vectors, their labels, the anchors' vectors found by id and every
-    row's relative vectors; returns the metadata."""
+    row's relative vectors; returns the file's metadata."""
     parse_similarity(request.similarity)
     out = store.check_writable(request.out)
     anchor_set = load_anchor_set(request.anchors)
@@ -189,19 +190,18 @@ def run_import(request: ImportRequest) -> dict:
     from stitchcli.relspace import RelativeProjector
 
     project = RelativeProjector(anchors, request.similarity, request.center)
-    metadata = {
-        "encoder": f"import:{Path(request.vectors).name}", "pooling": "imported", "modality": "imported",
-        "max_length": "none", "dtype": "float32", "dataset": str(Path(request.vectors).resolve()),
-        "split": Path(request.vectors).stem, "dataset_fingerprint": store.fingerprint("ids", *ids),
-        "label_names": names, **({} if names else {"labelled": "false"}),
-        "num_samples": str(len(ids)), "dim": str(vectors.shape[1]),
-        **relative_metadata(anchor_set.fingerprint, request.similarity, request.center, len(anchors)),
-        "anchors_dataset": anchor_set.source, "anchors_dataset_fingerprint": anchor_set.dataset_fingerprint,
-        "anchors_file": str(Path(request.anchors).resolve()),
-        "imported_from": str(Path(request.vectors).resolve()),
-        **({"anchor_embeddings_from": str(Path(request.anchor_embeddings_from).resolve())}
-           if request.anchor_embeddings_from is not None else {}),
-    }
+    meta = EmbeddingsMeta(
+        encoder=f"import:{Path(request.vectors).name}", pooling="imported", modality="imported",
+        max_length="none", dtype="float32", dataset=str(Path(request.vectors).resolve()),
+        split=Path(request.vectors).stem, dataset_fingerprint=store.fingerprint("ids", *ids),
+        label_names=names, labelled=bool(names), num_samples=len(ids), dim=vectors.shape[1],
+        relative=RelativeSpec(anchor_set.fingerprint, request.similarity, request.center, len(anchors)),
+        anchors_dataset=anchor_set.source, anchors_dataset_fingerprint=anchor_set.dataset_fingerprint,
+        anchors_file=str(Path(request.anchors).resolve()), imported_from=str(Path(request.vectors).resolve()),
+        anchor_embeddings_from=None if request.anchor_embeddings_from is None
+        else str(Path(request.anchor_embeddings_from).resolve()),
+    )
+    metadata = meta.to_metadata()
     n = len(ids)
     columns = {"embeddings": (torch.float32, (n, vectors.shape[1])), "labels": (torch.int64, (n,)),
                "indices": (torch.int64, (n,)), "anchor_embeddings": (torch.float32, tuple(anchors.shape)),
@@ -214,4 +214,4 @@ def run_import(request: ImportRequest) -> dict:
             writer.write("indices", start, torch.arange(start, start + len(block), dtype=torch.int64))
             writer.write("relative", start, project(block))
         writer.write("anchor_embeddings", 0, anchors)
-    return metadata
+    return meta

@@ -10,7 +10,6 @@ import torch
 
 from stitchcli import __version__, defaults
 from stitchcli.anchors.anchor_set import load_anchor_set, positions_among
-from stitchcli.console import log, progress, rate_column
 from stitchcli.data import ReadOptions, load_dataset
 from stitchcli.embed.anchor_cache import anchor_cache_key, cached_anchors, remember_anchors
 from stitchcli.embed.distributed import index_when_all_done, local_device, under_torchrun
@@ -19,7 +18,9 @@ from stitchcli.embed.output import gather_rows, write_embeddings
 from stitchcli.embed.resume import ChunkStore, partial_dir_for
 from stitchcli.encoders import EncoderOptions, load_encoder
 from stitchcli.errors import StitchError
-from stitchcli.relspace import parse_similarity, relative_metadata
+from stitchcli.events import log, progress
+from stitchcli.metadata import EmbeddingsMeta, RelativeSpec, ShardInfo
+from stitchcli.relspace import parse_similarity
 from stitchcli.storage import store
 from stitchcli.storage.locks import output_lock
 from stitchcli.storage.shards.plan import Shard, from_environment
@@ -45,27 +46,37 @@ class EmbedRequest:
     force: bool = False  # embed again even if ``out`` is up to date
     shard: Shard | None = None  # None: the whole run, or the shard torchrun / SLURM assign
     num_workers: int = 0  # DataLoader workers that read and prepare batches (results unchanged)
-    quiet: bool = False
     anchor_set: object | None = None  # an AnchorSet in memory (a head's), instead of ``anchors``
     relative: bool = True  # with anchors, also every row's relative vectors (a translated head needs none)
 
 
-def run_embed(request: EmbedRequest) -> dict:
-    """Embed and write ``request.out`` (or this process's shard of it); returns the written metadata.
-    Under torchrun every rank embeds its shard and rank 0 then writes the index."""
+@dataclass(frozen=True)
+class EmbedResult:
+    """What one ``stitch embed`` process wrote: the file (its shard's, for one shard of a run), its
+    metadata, whether it was already up to date, and under torchrun the index rank 0 wrote."""
+
+    path: Path
+    meta: EmbeddingsMeta
+    up_to_date: bool = False
+    index: Path | None = None
+
+
+def run_embed(request: EmbedRequest) -> EmbedResult:
+    """Embed and write ``request.out`` (or this process's shard of it). Under torchrun every rank
+    embeds its shard and rank 0 then writes the index."""
     distributed = request.shard is None and under_torchrun()
     if distributed:
         options = replace(request.encoder_options, device=local_device(request.encoder_options.device))
         request = replace(request, encoder_options=options)
-    metadata = _embed_one(request)
+    result = _embed_one(request)
     if distributed:
         written = index_when_all_done(request.out)
         if written is not None:
-            metadata = {**metadata, "index": str(written)}
-    return metadata
+            result = replace(result, index=Path(written))
+    return result
 
 
-def _embed_one(request: EmbedRequest) -> dict:
+def _embed_one(request: EmbedRequest) -> EmbedResult:
     if request.batch_size <= 0:
         raise StitchError(f"--batch-size must be positive, got {request.batch_size}")
     if request.limit is not None and request.limit <= 0:
@@ -100,12 +111,12 @@ def _embed_one(request: EmbedRequest) -> dict:
 
 
 def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Path, output_key: str,
-                run_key_all: str, shard: Shard | None) -> dict:
+                run_key_all: str, shard: Shard | None) -> EmbedResult:
     """The embedding itself, under the output's lock: resumable chunks, then the file."""
     if not request.force and out.exists():
         existing = store.read_metadata(out)
-        if existing.get("output_key") == output_key:
-            return {**existing, "up_to_date": "true"}
+        if store.output_key_of(existing) == output_key:
+            return EmbedResult(out, EmbeddingsMeta.from_metadata(existing, str(out)), up_to_date=True)
     # Anchors that are rows of what is being embedded (a train file) are taken from those rows
     # instead of being embedded a second time.
     among_rows = _anchor_positions(anchor_set, dataset, request.read, rows) if anchor_set else None
@@ -136,51 +147,39 @@ def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Pa
             anchor_embeddings = cached_anchors(cache_key, len(anchor_set.indices))
             if anchor_embeddings is not None:
                 anchor_source = None
-                if not request.quiet:
-                    log("anchors: embeddings reused from the cache (same encoder and anchor set)")
-    with progress(rate_column(), quiet=request.quiet) as bar:
-        if anchor_source is not None:
-            anchor_rows = anchor_set.indices.tolist()
-            spans = _embed_with_bar(bar, "anchors", encoder, anchor_source, anchor_rows, request, chunks)
-            anchor_embeddings = torch.cat([chunks.load("anchors", i) for i in range(len(spans))])
-        spans = _embed_with_bar(bar, "embedding", encoder, dataset, rows, request, chunks)
+                log("anchors: embeddings reused from the cache (same encoder and anchor set)")
+    if anchor_source is not None:
+        anchor_rows = anchor_set.indices.tolist()
+        spans = _embed_with_bar("anchors", encoder, anchor_source, anchor_rows, request, chunks)
+        anchor_embeddings = torch.cat([chunks.load("anchors", i) for i in range(len(spans))])
+    spans = _embed_with_bar("embedding", encoder, dataset, rows, request, chunks)
     if among_rows is not None:
         anchor_embeddings = gather_rows(chunks, spans, among_rows)
     if cache_key is not None and anchor_embeddings is not None and len(anchor_embeddings):
         remember_anchors(cache_key, anchor_embeddings)
     dim = chunks.load("data", 0).shape[1] if spans else 0
 
-    metadata = {
-        "encoder": encoder.spec,
-        "pooling": encoder.pooling,
-        "modality": encoder.modality,
-        "max_length": _max_length(encoder, request.encoder_options),
-        "dtype": request.encoder_options.dtype,
-        "dataset": dataset.source,
-        "split": dataset.split,
-        "dataset_fingerprint": dataset.fingerprint,
-        "label_names": dataset.label_names,
-        **({} if dataset.labelled else {"labelled": "false"}),
-        "num_samples": str(len(rows)),
-        "dim": str(dim),
-        **request.read.as_metadata(),
-        "output_key": output_key,
-    }
-    if shard is not None:
-        metadata |= {"shard": str(shard), "shard_rows": json.dumps([rows.start, rows.stop]),
-                     "shard_run": run_key_all}
+    meta = EmbeddingsMeta(
+        encoder=encoder.spec, pooling=encoder.pooling, modality=encoder.modality,
+        max_length=_max_length(encoder, request.encoder_options), dtype=request.encoder_options.dtype,
+        dataset=dataset.source, split=dataset.split, dataset_fingerprint=dataset.fingerprint,
+        label_names=dataset.label_names, labelled=dataset.labelled, num_samples=len(rows), dim=dim,
+        read=request.read, output_key=output_key,
+        shard=None if shard is None
+        else ShardInfo(shard.index, shard.count, rows.start, rows.stop, run_key_all),
+    )
     if anchor_set is not None:
-        metadata.update(relative_metadata(
-            anchor_set.fingerprint, request.similarity, request.center, len(anchor_set.indices)
-        ))
-        metadata["anchors_dataset"] = anchor_set.source
-        if request.anchors is not None:  # train-head copies the set into the head from here
-            metadata["anchors_file"] = str(Path(request.anchors).resolve())
-        metadata["anchors_dataset_fingerprint"] = anchor_set.dataset_fingerprint
+        meta = replace(
+            meta, relative=RelativeSpec(anchor_set.fingerprint, request.similarity, request.center,
+                                        len(anchor_set.indices)),
+            anchors_dataset=anchor_set.source, anchors_dataset_fingerprint=anchor_set.dataset_fingerprint,
+            # train-head copies the set into the head from here
+            anchors_file=None if request.anchors is None else str(Path(request.anchors).resolve()))
+    metadata = meta.to_metadata()
     write_embeddings(out, chunks, spans, rows, dataset.labels, dim, metadata, anchor_embeddings,
                      request.similarity, request.center, relative=request.relative)
     chunks.remove()
-    return metadata
+    return EmbedResult(out, meta)
 
 
 def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, anchor_set) -> str:
@@ -211,16 +210,16 @@ def _anchor_positions(anchor_set, dataset, read: ReadOptions, rows: list[int]) -
     return positions_among(rows, anchor_set)
 
 
-def _embed_with_bar(bar, label, encoder, dataset, rows, request, chunks) -> list[range]:
+def _embed_with_bar(label, encoder, dataset, rows, request, chunks) -> list[range]:
     group = "anchors" if label == "anchors" else "data"
     resumed = count_resumed(chunks, group, len(rows), request.batch_size, request.chunk_size)
     if resumed:
         log(f"resuming {label}: {resumed}/{len(rows)} samples already done")
-    task = bar.add_task(label, total=len(rows), completed=resumed)
-    return embed_chunks(
-        encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
-        on_progress=lambda n: bar.advance(task, n), num_workers=request.num_workers,
-    )
+    with progress(label, len(rows), completed=resumed, rate=True) as bar:
+        return embed_chunks(
+            encoder, dataset, rows, request.batch_size, request.chunk_size, chunks, group,
+            on_progress=bar.advance, num_workers=request.num_workers,
+        )
 
 
 def _max_length(encoder, options: EncoderOptions) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from stitchcli.console import log
+from stitchcli.events import log, warn
 from stitchcli.storage import store
 
 STATE_FILE = "state.json"
@@ -33,11 +33,11 @@ class ChunkStore:
         if self.directory.exists():
             previous = _read_key(state)
             if not resume:
-                log(f"[yellow]--no-resume: discarding partial results in {self.directory}[/]")
+                log(f"--no-resume: discarding partial results in {self.directory}")
                 shutil.rmtree(self.directory)
             elif previous != run_key:
-                log(f"[yellow]partial results in {self.directory} come from other arguments or "
-                    "data: starting over[/]")
+                warn(f"partial results in {self.directory} come from other arguments or data: "
+                     "starting over")
                 shutil.rmtree(self.directory)
 
     def _ensure_directory(self) -> None:
@@ -66,9 +66,6 @@ class ChunkStore:
         self._ensure_directory()
         store.save(self.path(group, index), "embeddings", {"embeddings": embeddings},
                    {"run_key": self.run_key})
-
-    def count_done(self, group: str, chunks: int) -> int:
-        return sum(self.path(group, i).exists() for i in range(chunks))
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -115,10 +115,10 @@ def _check_loaded(target: str, loading: dict, pooling: str) -> None:
                           hint="use --pooling mean or --pooling cls.")
     others = [k for k in missing if k.split(".")[0] != "pooler"]
     if others:
-        from stitchcli.console import log
+        from stitchcli.events import warn
 
-        log(f"[yellow]warning:[/] {len(others)} weights of hf:{target} are not in its checkpoint and "
-            f"were initialised randomly (e.g. {others[0]})")
+        warn(f"{len(others)} weights of hf:{target} are not in its checkpoint and were initialised "
+             f"randomly (e.g. {others[0]})")
 
 
 def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:

@@ -1,12 +1,16 @@
-"""Pooling of token outputs into one vector: masked mean, CLS token, or the model's pooler."""
+"""Pooling of token outputs into one vector: masked mean, CLS token, or the model's pooler (no torch
+at import: the names serve ``--help``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import torch
+from typing import TYPE_CHECKING
 
 from stitchcli.errors import StitchError
+from stitchcli.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
 
 
 def masked_mean(outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -36,7 +40,11 @@ def pooler_output(outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
     return pooled.flatten(1)
 
 
-POOLINGS: dict[str, Callable] = {"mean": masked_mean, "cls": cls_token, "pooler": pooler_output}
+# ``(model outputs, attention_mask) -> [batch, dim]``.
+POOLINGS: Registry[Callable] = Registry("pooling", group="stitchcli.poolings")
+POOLINGS.register("mean", masked_mean, help="masked")
+POOLINGS.register("cls", cls_token)
+POOLINGS.register("pooler", pooler_output)
 
 
 # What each hf: vision family's model card pools (their classifiers read these); text models and
@@ -56,6 +64,4 @@ def default_pooling(model_type: str | None, vision: bool) -> str:
 
 
 def get_pooling(name: str) -> Callable:
-    if name not in POOLINGS:
-        raise StitchError(f"unknown pooling {name!r}", hint=f"choose one of {', '.join(POOLINGS)}.")
-    return POOLINGS[name]
+    return POOLINGS.get(name)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from stitchcli.errors import IncompatibleError
 from stitchcli.heads.inputs import FileInputs
+from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.relspace import RelativeTransform
 from stitchcli.storage.rows import RowReader
 
@@ -89,7 +90,8 @@ def compare_files(a: RowReader, b: RowReader, k: int, normalize: str = "file",
     sample, the same rows of both files) are read. Raw relative vectors of all samples share a large
     common component (every sample is similar to every anchor to some degree), which hides their
     differences from nearest-neighbour metrics; per-anchor standardisation removes it."""
-    if a.metadata.get("dataset_fingerprint") != b.metadata.get("dataset_fingerprint") or not torch.equal(
+    meta_a, meta_b = EmbeddingsMeta.of(a), EmbeddingsMeta.of(b)
+    if meta_a.dataset_fingerprint != meta_b.dataset_fingerprint or not torch.equal(
             a.read("indices"), b.read("indices")):
         raise IncompatibleError(
             f"{a.path} and {b.path} do not hold the same samples (other source or rows)",
@@ -104,11 +106,14 @@ def compare_files(a: RowReader, b: RowReader, k: int, normalize: str = "file",
     if n < a.num_rows:
         result["sampled_from"] = a.num_rows
     if a.has("relative") and b.has("relative"):
+        spec_a, spec_b = meta_a.relative, meta_b.relative
         for key in ("anchors_fingerprint", "similarity", "center"):
-            if a.metadata.get(key) != b.metadata.get(key):
+            value_a = spec_a.to_metadata()[key] if spec_a is not None else None
+            value_b = spec_b.to_metadata()[key] if spec_b is not None else None
+            if value_a != value_b:
                 raise IncompatibleError(
                     f"{a.path} and {b.path} have relative vectors with another {key.replace('_', ' ')} "
-                    f"({a.metadata.get(key)} vs {b.metadata.get(key)})",
+                    f"({value_a} vs {value_b})",
                     hint="embed both with the same --anchors and --similarity.",
                 )
         result["relative"] = space_metrics(a.take("relative", rows), b.take("relative", rows), k)

@@ -11,8 +11,9 @@ from torch import nn
 from stitchcli.errors import IncompatibleError
 from stitchcli.heads.head import Head
 from stitchcli.heads.inputs import FileInputs, TensorInputs
-from stitchcli.heads.metrics import accuracy, confusion, macro_f1, mse, per_class, psnr, r2
-from stitchcli.heads.tasks import get_task
+from stitchcli.heads.labels import label_mapping
+from stitchcli.metadata import EmbeddingsMeta
+from stitchcli.metadata.common import fingerprint_of
 from stitchcli.storage.rows import RowReader, open_rows
 
 
@@ -24,9 +25,9 @@ class Result:
     encoder: str
     space: str
     stitched: bool
-    accuracy: float | None  # None: the pair could not run (skipped as incompatible), shown as "—"
-    macro_f1: float | None
-    num_samples: int
+    accuracy: float | None = None  # None: the pair could not run (skipped as incompatible), shown as "—"
+    macro_f1: float | None = None
+    num_samples: int = 0
     method: str = "relative"
     # Per class of the head (its label names, in order): precision, recall, F1, support; and the
     # confusion matrix, confusion[true][predicted].
@@ -41,6 +42,13 @@ class Result:
     psnr: float | None = None
 
     @property
+    def classifies(self) -> bool:
+        """Whether the pair scores classes (accuracy, per-class scores) rather than values."""
+        from stitchcli.heads.tasks import get_task
+
+        return get_task(self.task).classifies
+
+    @property
     def value(self) -> float | None:
         """The headline metric (``metric``); None when the pair could not run."""
         return getattr(self, self.metric)
@@ -51,28 +59,26 @@ class Result:
 
 def check_compatible(head: Head, file: RowReader) -> None:
     """Refuse, with one line naming both sides, a file the head cannot read meaningfully."""
-    meta = file.metadata
     if head.space == "relative":
         if not file.has("relative"):
             raise IncompatibleError(
                 f"{file.path} has no relative vectors but {head.path} is a relative head",
                 hint="embed it with --anchors (the head's anchor set), or run `stitch relative`.",
             )
-        theirs = meta.get("anchors_fingerprint")
-        ours = head.metadata.get("anchors_fingerprint")
-        if theirs != ours:
+        theirs, ours = EmbeddingsMeta.of(file).relative, head.meta.relative
+        if fingerprint_of(theirs) != fingerprint_of(ours):
             raise IncompatibleError(
-                f"{file.path} used anchor set {theirs} but head {head.path} was trained on "
-                f"anchor set {ours}",
+                f"{file.path} used anchor set {fingerprint_of(theirs)} but head {head.path} was trained on "
+                f"anchor set {fingerprint_of(ours)}",
                 hint="embed both with the same ANCHORS.safetensors.",
             )
-        for key, default in (("similarity", "cosine"), ("center", "false")):
-            if meta.get(key, default) != head.metadata.get(key, default):
-                raise IncompatibleError(
-                    f"{file.path} used {key} {meta.get(key, default)} but head {head.path} "
-                    f"expects {head.metadata.get(key, default)}",
-                    hint="recompute with `stitch relative --similarity ... --center/--no-center`.",
-                )
+        differs = ours.differs_from(theirs) if ours is not None else None
+        if differs is not None:
+            key, expected, used = differs
+            raise IncompatibleError(
+                f"{file.path} used {key} {used} but head {head.path} expects {expected}",
+                hint="recompute with `stitch relative --similarity ... --center/--no-center`.",
+            )
     dim = file.shape("relative" if head.space == "relative" else "embeddings")[1]
     if dim != head.config.in_dim:
         raise IncompatibleError(
@@ -81,23 +87,6 @@ def check_compatible(head: Head, file: RowReader) -> None:
             hint="an absolute head only works on encoders of its own width; use a relative head."
             if head.space == "absolute" else None,
         )
-
-
-def label_mapping(head: Head, file: RowReader) -> torch.Tensor | None:
-    """File label ids -> head class ids, matched by name (the order may differ); None for a head that
-    predicts values (its targets come from the file's source, not its labels)."""
-    if head.task != "classification":
-        return None
-    names = file.label_names()
-    lookup = {name: i for i, name in enumerate(head.label_names)}
-    unknown = [n for n in names if n not in lookup]
-    if unknown:
-        raise IncompatibleError(
-            f"labels of {file.path} differ from those of head {head.path}: "
-            f"{', '.join(map(str, unknown[:5]))} unknown to the head "
-            f"(head: {', '.join(map(str, head.label_names[:10]))})"
-        )
-    return torch.tensor([lookup[n] for n in names], dtype=torch.long)
 
 
 class _Translated:
@@ -113,8 +102,8 @@ class _Translated:
 
 def translated_inputs(head: Head, file: RowReader, method: str) -> _Translated:
     """The file's embeddings mapped into the head's encoder space through the shared anchors."""
-    theirs = file.metadata.get("anchors_fingerprint")
-    ours = head.metadata.get("anchors_fingerprint")
+    theirs = EmbeddingsMeta.of(file).anchors_fingerprint
+    ours = head.meta.anchors_fingerprint
     if head.anchor_embeddings is None or ours is None:
         raise IncompatibleError(
             f"head {head.path} holds no anchor embeddings to translate with",
@@ -157,64 +146,38 @@ def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
                 logits = head.module[1:](x)
             else:
                 logits = head.module(chunk)
-            predictions[i].append(logits.argmax(dim=1) if head.task == "classification" else logits)
-    return [torch.cat(p) if p else _no_rows(h) for p, h in zip(predictions, heads, strict=True)]
-
-
-def _no_rows(head: Head) -> torch.Tensor:
-    if head.task == "classification":
-        return torch.empty(0, dtype=torch.long)
-    return torch.empty(0, head.config.num_classes)
-
-
-def _value_result(head: Head, file: RowReader, outputs: torch.Tensor, method: str,
-                  targets: dict | None) -> Result:
-    """A regression or reconstruction head's scores against the targets read from the file's source
-    (``targets``: a cache of them shared by the heads that read this file)."""
-    from stitchcli.heads.targets import read_targets
-
-    target = read_targets(file, head.targets(), targets)
-    error = mse(outputs, target)
-    scores = {"r2": r2(outputs, target)} if head.task == "regression" else {"psnr": psnr(error)}
-    encoder = file.metadata.get("encoder", "?")
-    return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
-                  space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
-                  num_samples=len(target), method=method, task=head.task, metric=get_task(head.task).metric,
-                  mse=error, **scores)
+            predictions[i].append(head.task.decide(logits))
+    return [torch.cat(p) if p else h.task.no_outputs(h.config.num_classes)
+            for p, h in zip(predictions, heads, strict=True)]
 
 
 def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str,
             targets: dict | None = None) -> Result:
-    if head.task != "classification":
-        return _value_result(head, file, predicted, method, targets)
-    target = label_mapping(head, file)[file.labels()]
-    matrix = confusion(predicted, target, head.config.num_classes)
-    encoder = file.metadata.get("encoder", "?")
-    return Result(
-        head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path),
-        encoder=encoder, space=head.space, stitched=encoder != head.encoder,
-        accuracy=accuracy(predicted, target), macro_f1=macro_f1(predicted, target),
-        num_samples=len(target), method=method, per_class=per_class(matrix, head.label_names),
-        confusion=matrix,
-    )
+    """``head``'s scores on ``file`` from its predictions (classes or values), as its task computes them
+    (``targets``: a cache of value targets shared by the heads that read this file)."""
+    return Result(**_pair(head, file, method), **head.task.scores(head, file, predicted, targets))
+
+
+def _pair(head: Head, file: RowReader, method: str) -> dict:
+    """The fields of a result that name the pair: head, file, encoders, space, map and task."""
+    encoder = EmbeddingsMeta.of(file).encoder
+    return {"head": str(head.path), "head_encoder": head.encoder, "embeddings": str(file.path),
+            "encoder": encoder, "space": head.space, "stitched": encoder != head.encoder, "method": method,
+            "task": head.task.name, "metric": head.task.metric}
 
 
 def skipped_result(head: Head, file: RowReader, method: str | None) -> Result:
     """A pair that could not run, so that tables and pictures keep its row and column with "—"."""
-    encoder = file.metadata.get("encoder", "?")
-    return Result(head=str(head.path), head_encoder=head.encoder, embeddings=str(file.path), encoder=encoder,
-                  space=head.space, stitched=encoder != head.encoder, accuracy=None, macro_f1=None,
-                  num_samples=file.num_rows, method=method or head.space, task=head.task,
-                  metric=get_task(head.task).metric)
+    return Result(**_pair(head, file, method or head.space), num_samples=file.num_rows)
 
 
 def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tuple[object, str]:
     """What ``head`` reads of ``file`` and how it is named: an absolute head through ``translate``
     (by default the map the head records; ``none``: as it is), checked like ``check_compatible``."""
-    method = translate if translate is not None else head.metadata.get("translate")
+    method = head.translation(translate)
     # On the head's own encoder the fitted map is the identity; applying it anyway keeps every row
     # of a translated matrix complete and comparable.
-    if head.space == "absolute" and method and method != "none":
+    if method is not None:
         return translated_inputs(head, file, method), method
     check_compatible(head, file)
     return FileInputs(file, head.space, head.transform), head.space
@@ -241,7 +204,7 @@ def head_methods(head: Head, methods: list[str | None] | None) -> list[str | Non
     file records (``train-head --translate``), else its own space as it is (None)."""
     if head.space != "absolute":
         return [None]
-    return methods if methods is not None else [head.metadata.get("translate")]
+    return list(methods) if methods is not None else [head.translation()]
 
 
 @torch.inference_mode()

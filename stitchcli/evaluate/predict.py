@@ -10,16 +10,17 @@ from pathlib import Path
 
 import torch
 
-from stitchcli.errors import StitchError, UsageError
+from stitchcli.errors import StitchError
 from stitchcli.evaluate.evaluation import head_inputs, label_mapping
-from stitchcli.evaluate.prediction_files import PredictionWriter, check_output
+from stitchcli.evaluate.prediction_files import PredictionWriter
 from stitchcli.heads.head import Head, PrototypeHead
+from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.storage import store
 from stitchcli.storage.locks import output_lock
 from stitchcli.storage.rows import RowReader
 
 # Prototype heads score by cosine; their probabilities are softmax(cosine / T), T fitted on the train
-# file (metadata "temperature"). Heads written before that carry none and use this value.
+# file (metadata "temperature"); a prototype head that records none (trained without a file) uses this.
 DEFAULT_TEMPERATURE = 0.05
 
 
@@ -37,7 +38,7 @@ def probabilities(head: Head, logits: torch.Tensor) -> torch.Tensor:
     """Class probabilities: softmax of the logits; for a prototype head, of its cosines over the
     temperature fitted on its train file."""
     if isinstance(head.module, PrototypeHead):
-        temperature = float(head.metadata.get("temperature", DEFAULT_TEMPERATURE))
+        temperature = head.meta.temperature if head.meta.temperature is not None else DEFAULT_TEMPERATURE
         return torch.softmax(logits / temperature, dim=1)
     return torch.softmax(logits.float(), dim=1)
 
@@ -61,27 +62,21 @@ def _ids(request: PredictRequest, file: RowReader):
         if not file.has("indices"):
             return lambda start, stop: list(range(start, stop))
         return lambda start, stop: file.read("indices", start, stop).long().tolist()
-    from stitchcli.data import ReadOptions, load_dataset
+    from stitchcli.data import load_dataset
     from stitchcli.heads.targets import source_rows
 
     rows = source_rows(file)
-    source = file.metadata.get("dataset")
-    if not source:
+    meta = EmbeddingsMeta.of(file)
+    if not meta.dataset:
         raise StitchError(f"{file.path} does not record its source, so --id-column cannot be read")
-    values = load_dataset(source, ReadOptions.from_metadata(file.metadata)).column(request.id_column)
+    values = load_dataset(meta.dataset, meta.read_options).column(request.id_column)
     ids = [values[i] for i in rows]
     return lambda start, stop: ids[start:stop]
 
 
 def check_top_k(head: Head, top_k: int) -> None:
     """``--top-k`` between 1 and the head's class count (checked before any embedding or reading)."""
-    if head.task != "classification":
-        if top_k != 1:
-            raise UsageError(f"--top-k ranks classes; this {head.task} head predicts values")
-        return
-    if not 1 <= top_k <= head.config.num_classes:
-        raise UsageError(f"--top-k must be between 1 and the head's {head.config.num_classes} classes, "
-                         f"got {top_k}")
+    head.task.check_top_k(head, top_k)
 
 
 def run_predict(request: PredictRequest) -> dict:
@@ -92,14 +87,17 @@ def run_predict(request: PredictRequest) -> dict:
     head = request.head
     check_top_k(head, request.top_k)
     file = open_rows(request.embeddings)
-    ids = _ids(request, file)
-    if head.task != "classification":
-        return _predict_values(request, file, ids)
+    return head.task.write_predictions(request, file, _ids(request, file))
+
+
+def write_classes(request: PredictRequest, file: RowReader, ids) -> dict:  # noqa: ANN001
+    """A classifier's best labels and their probabilities per row (CSV, JSONL or Parquet)."""
+    head = request.head
     target = None
     if file.has("labels") and file.meta_json("label_names", []):
         target = label_mapping(head, file)[file.labels()]
     right = 0
-    out = check_output(request.out)
+    out = head.task.check_output(request.out)
     with output_lock(out), store.atomic_path(out, suffix=out.suffix) as tmp:
         writer = PredictionWriter(tmp, request.top_k)
         try:
@@ -113,38 +111,36 @@ def run_predict(request: PredictRequest) -> dict:
         finally:
             writer.close()
     summary = {"predictions": str(request.out), "num_samples": file.num_rows, "head": str(head.path),
-               "encoder": file.metadata.get("encoder", "?"), "head_encoder": head.encoder}
+               "encoder": EmbeddingsMeta.of(file).encoder, "head_encoder": head.encoder}
     summary["accuracy"] = right / file.num_rows if target is not None and file.num_rows else None
     return summary
 
 
 @torch.inference_mode()
-def _predict_values(request: PredictRequest, file: RowReader, ids) -> dict:
-    """A regression head's values per row (a table), or a reconstruction head's images (a folder)."""
+def write_values(request: PredictRequest, file: RowReader, ids) -> dict:  # noqa: ANN001
+    """A regression head's values per row (a table), or a reconstruction head's images (a folder of
+    PNGs: a spec with an image shape)."""
     from stitchcli.evaluate.prediction_files import ImageWriter, ValueWriter
 
     head = request.head
     spec = head.targets()
-    out = check_output(request.out, head.task)
+    images = head.task.images
+    out = head.task.check_output(request.out)
     inputs, _ = head_inputs(head, file, request.translate)
-    with output_lock(out), _output(out, head.task) as tmp:
-        writer = (ValueWriter(tmp, spec.names) if head.task == "regression" else ImageWriter(tmp))
+    place = store.atomic_dir(out) if images else store.atomic_path(out, suffix=out.suffix)
+    with output_lock(out), place as tmp:
+        writer = ImageWriter(tmp) if images else ValueWriter(tmp, spec.names)
         try:
             for start, block in inputs.blocks():
                 values = head.module(block)
                 stop = start + len(values)
-                if head.task == "regression":
-                    writer.write(ids(start, stop), [[round(v, 6) for v in row] for row in values.tolist()])
-                else:
+                if images:
                     pixels = (values.clamp(0, 1) * 255).round().to(torch.uint8)
                     writer.write(ids(start, stop), pixels.reshape(-1, *spec.image_shape).numpy())
+                else:
+                    writer.write(ids(start, stop), [[round(v, 6) for v in row] for row in values.tolist()])
         finally:
             writer.close()
     return {"predictions": str(request.out), "num_samples": file.num_rows, "head": str(head.path),
-            "encoder": file.metadata.get("encoder", "?"), "head_encoder": head.encoder, "task": head.task,
+            "encoder": EmbeddingsMeta.of(file).encoder, "head_encoder": head.encoder, "task": head.task.name,
             "accuracy": None}
-
-
-def _output(out: Path, task: str):
-    """Where the output is written before it is moved into place: a temporary file, or a folder."""
-    return store.atomic_dir(out) if task == "reconstruction" else store.atomic_path(out, suffix=out.suffix)

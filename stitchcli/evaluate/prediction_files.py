@@ -15,18 +15,23 @@ FORMATS = (".csv", ".jsonl", ".parquet")
 IMAGE_INDEX = "index.csv"  # in a folder of decoded images: each PNG's row id
 
 
-def check_output(out: Path, task: str = "classification") -> Path:
-    """Refuse, before any work, an output whose format is unknown or whose folder cannot be written
-    (a reconstruction head writes a folder of images: ``out`` then has no suffix)."""
+def check_image_folder(out: Path) -> Path:
+    """Refuse, before any work, a folder of decoded images that cannot be written (``out`` has no
+    suffix; a folder of other files than an earlier run's would be replaced)."""
     out = Path(out)
-    if task == "reconstruction":
-        if out.suffix or (out.exists() and not out.is_dir()):
-            raise UsageError(f"a reconstruction head writes a folder of PNG images, not {out.name}",
-                             hint="give a folder name without a suffix, e.g. --out decoded.")
-        if out.is_dir() and any(out.iterdir()) and not (out / IMAGE_INDEX).is_file():
-            raise StitchError(f"{out} is a folder with other files in it; predictions would replace it",
-                              hint="give a new folder name (or one written by an earlier `stitch predict`).")
-        return store.check_writable(out, folder=True)
+    if out.suffix or (out.exists() and not out.is_dir()):
+        raise UsageError(f"a reconstruction head writes a folder of PNG images, not {out.name}",
+                         hint="give a folder name without a suffix, e.g. --out decoded.")
+    if out.is_dir() and any(out.iterdir()) and not (out / IMAGE_INDEX).is_file():
+        raise StitchError(f"{out} is a folder with other files in it; predictions would replace it",
+                          hint="give a new folder name (or one written by an earlier `stitch predict`).")
+    return store.check_writable(out, folder=True)
+
+
+def check_output(out: Path) -> Path:
+    """Refuse, before any work, a predictions file whose format is unknown or whose folder cannot be
+    written."""
+    out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write predictions to {out.name}: unknown suffix {out.suffix or '(none)'}",
                          hint=f"give a file ending in {', '.join(FORMATS)}.")

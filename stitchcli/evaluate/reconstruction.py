@@ -10,6 +10,7 @@ import torch
 from stitchcli.errors import IncompatibleError
 from stitchcli.evaluate.evaluation import head_inputs
 from stitchcli.heads.head import Head
+from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.storage.rows import open_rows
 
 SHOWN_IMAGES = 8
@@ -37,12 +38,12 @@ def plot_reconstructions(head: Head, paths: list[Path], out: Path, results: list
     spec = head.targets()
     shape = spec.image_shape
     readers = [open_rows(path) for path in paths]
-    home = next((r for r in readers if r.metadata.get("encoder") == head.encoder), readers[0])
+    encoders = [EmbeddingsMeta.of(reader).encoder for reader in readers]
+    home = next((r for r, e in zip(readers, encoders, strict=True) if e == head.encoder), readers[0])
     originals = read_targets(home, spec)[:count]
     scores = {(r.embeddings, r.method): r for r in results or [] if r.head == str(head.path)}
     rows = [("original", originals.reshape(-1, *shape).numpy())]
-    for path, reader in zip(paths, readers, strict=True):
-        encoder = reader.metadata.get("encoder", "?")
+    for path, encoder in zip(paths, encoders, strict=True):
         own = " (own)" if encoder == head.encoder else ""
         try:
             outputs = first_outputs(head, path, count, translate)

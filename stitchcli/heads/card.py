@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stitchcli.metadata import HeadMeta
 from stitchcli.storage import store
 
 
@@ -17,26 +18,27 @@ def _encoder_id(spec: str) -> str:
     return spec.partition(":")[2] if ":" in spec else spec
 
 
-def front_matter(meta: dict[str, str]) -> dict:
+def front_matter(meta: HeadMeta, where: str) -> dict:
     """What the hub indexes: library, tags, the encoder trained on, modality, labels, anchors."""
-    anchors = json.loads(meta["anchor_set"]) if meta.get("anchor_set") else {}
-    views = json.loads(anchors["views"]) if anchors.get("views") else []
+    anchors = meta.carried_anchors(where)
+    views = (anchors.views or []) if anchors is not None else []
     modalities = sorted({view.get("modality") for view in views} - {None, "?"}) or (
-        [anchors["modality"]] if anchors.get("modality") not in (None, "?") else [])
+        [anchors.modality] if anchors is not None and anchors.modality != "?" else [])
+    count = (meta.relative.num_anchors if meta.relative is not None
+             else anchors.num_anchors if anchors is not None else 0)
     return {
         "library_name": "stitchcli",
-        "tags": ["stitchcli", "relative-representations", "zero-shot-stitching", "classification",
+        "tags": ["stitchcli", "relative-representations", "zero-shot-stitching", meta.task,
                  *(f"modality:{m}" for m in modalities)],
-        "encoder": meta.get("encoder", "?"),
+        "encoder": meta.encoder,
         "modality": modalities[0] if len(modalities) == 1 else modalities,
-        "labels": json.loads(meta.get("label_names", "[]")),
-        "space": meta.get("space"),
-        "arch": meta.get("arch"),
-        "translate": meta.get("translate", "none"),
-        "anchors": {"count": int(meta.get("num_anchors", anchors.get("num_anchors", 0)) or 0),
-                    "strategy": anchors.get("strategy"), "seed": int(anchors.get("seed", 0) or 0),
-                    "fingerprint": meta.get("anchors_fingerprint"),
-                    "samples": meta.get("anchor_samples", "none")},
+        "labels": meta.label_names,
+        "space": meta.space,
+        "arch": meta.arch,
+        "translate": meta.translate or "none",
+        "anchors": {"count": count, "strategy": anchors.strategy if anchors else None,
+                    "seed": anchors.seed if anchors else 0, "fingerprint": meta.anchors_fingerprint,
+                    "samples": meta.anchor_samples or "none"},
     }
 
 
@@ -70,8 +72,8 @@ def stitching_table(results: dict) -> str:
 
 def model_card(head: Path, repo: str, results: dict | None = None) -> str:
     """The ``README.md`` for a head pushed to ``repo``."""
-    meta = store.load_metadata_checked(head, kind="head")
-    front = front_matter(meta)
+    meta = HeadMeta.from_metadata(store.load_metadata_checked(head, kind="head"), str(head))
+    front = front_matter(meta, str(head))
     labels = ", ".join(f"`{name}`" for name in front["labels"])
     encoder = _encoder_id(front["encoder"])
     data = "--dataset DATA.csv" if front["modality"] == "text" else "--dataset IMAGES/"

@@ -3,7 +3,6 @@ metadata."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stitchcli import defaults
 from stitchcli.errors import StitchError
+from stitchcli.heads.registry import ACTIVATIONS, ARCHITECTURES, register_architecture  # noqa: F401
+from stitchcli.heads.scaled import TargetScaled  # noqa: F401 - re-exported
+from stitchcli.metadata import HeadMeta
 from stitchcli.relspace.transform import RelativeTransform
 from stitchcli.storage import store
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "silu": nn.SiLU, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU,
-}
 
 
 @dataclass
@@ -28,23 +27,9 @@ class HeadConfig:
     arch: str
     in_dim: int
     num_classes: int
-    hidden: int = 768
-    activation: str = "silu"
+    hidden: int = defaults.HIDDEN
+    activation: str = defaults.ACTIVATION
     task: str = "classification"  # num_classes is the number of outputs of other tasks
-
-
-class TargetScaled(nn.Module):
-    """A head that predicts values: ``inner`` is fitted to standardised targets and the output is put
-    back on the targets' scale (``inner(x) · target_scale + target_mean``)."""
-
-    def __init__(self, inner: nn.Module, outputs: int) -> None:
-        super().__init__()
-        self.inner = inner
-        self.register_buffer("target_mean", torch.zeros(outputs))
-        self.register_buffer("target_scale", torch.ones(outputs))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(x) * self.target_scale + self.target_mean
 
 
 def _linear(config: HeadConfig) -> nn.Module:
@@ -108,72 +93,81 @@ def _ridge(config: HeadConfig) -> nn.Module:
     return RidgeHead(config)
 
 
-# A module with ``fit_inputs(blocks, labels, seed)`` (full-batch, any number of passes),
-# ``fit_blocks(blocks of (features, labels))`` or ``fit(features, labels)`` is fitted by that method
-# instead of trained by Adam.
-ARCHITECTURES: dict[str, Callable[[HeadConfig], nn.Module]] = {
-    "linear": _linear, "mlp": _mlp, "prototype": _prototype, "logistic": _logistic, "ridge": _ridge,
-}
-
-
-def register_architecture(name: str, build: Callable[[HeadConfig], nn.Module]) -> None:
-    ARCHITECTURES[name] = build
-
-
 def get_activation(name: str) -> Callable[[], nn.Module]:
-    if name not in ACTIVATIONS:
-        raise StitchError(f"unknown activation {name!r}", hint=f"choose one of {', '.join(ACTIVATIONS)}.")
-    return ACTIVATIONS[name]
+    return ACTIVATIONS.get(name)
 
 
 def build_head(config: HeadConfig) -> nn.Module:
-    from stitchcli.plugins import load_group
-
-    load_group("stitchcli.heads", register_architecture)
-    if config.arch not in ARCHITECTURES:
-        raise StitchError(
-            f"unknown head architecture {config.arch!r}",
-            hint=f"choose one of {', '.join(ARCHITECTURES)}.",
-        )
+    build = ARCHITECTURES.get(config.arch)
     get_activation(config.activation)
-    from stitchcli.heads.tasks import CLASSIFICATION, check_arch, get_task
+    from stitchcli.heads.tasks import get_task
 
-    check_arch(get_task(config.task), config.arch)
-    module = ARCHITECTURES[config.arch](config)
-    return module if config.task == CLASSIFICATION else TargetScaled(module, config.num_classes)
+    task = get_task(config.task)
+    task.check_arch(config.arch)
+    module = build(config)
+    return task.wrap(module, config.num_classes)
 
 
 @dataclass
 class Head:
-    """A trained head with what it was trained on (space, anchors, encoder, labels)."""
+    """A trained head: its module and its typed metadata (``HeadMeta``: shape, space, encoder, labels,
+    anchors, map), with the anchor embeddings and the anchor set it carries."""
 
     path: Path
-    config: HeadConfig
+    meta: HeadMeta
     module: nn.Module
-    space: str
-    encoder: str
-    label_names: list[str]
-    metadata: dict[str, str] = field(default_factory=dict)
     anchor_embeddings: torch.Tensor | None = None
-    transform: RelativeTransform = field(default_factory=RelativeTransform)
-    # The anchor set it carries (``anchors.<name>`` tensors; its metadata in ``anchor_set``), if any.
+    # The anchor set it carries (``anchors.<name>`` tensors; its metadata in ``meta.anchor_set``), if any.
     anchor_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
-    def task(self) -> str:
-        return getattr(self.config, "task", "classification")
+    def config(self) -> HeadConfig:
+        return config_of(self.meta)
+
+    @property
+    def space(self) -> str:
+        return self.meta.space
+
+    @property
+    def encoder(self) -> str:
+        return self.meta.encoder
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.meta.label_names
+
+    @property
+    def transform(self) -> RelativeTransform:
+        return RelativeTransform(self.meta.normalize, self.meta.topk, self.meta.topk_power)
+
+    @property
+    def task(self):  # noqa: ANN201 - a heads.tasks.Task
+        """What the head predicts (a ``Task`` of the registry)."""
+        from stitchcli.heads.tasks import get_task
+
+        return get_task(self.meta.task)
+
+    def translation(self, override: str | None = None) -> str | None:
+        """The map this head reads other encoders' embeddings through: ``override`` if given (``"none"``:
+        no map, as on the command line), else the one its file records; None for no map. Relative
+        heads read relative vectors as they are, so they never translate."""
+        method = self.meta.translate if override is None else override
+        return None if self.space != "absolute" or method in (None, "none") else method
 
     def targets(self):
         """What a regression or reconstruction head outputs (a ``TargetSpec``); None for classifiers."""
-        from stitchcli.heads.targets import TargetSpec
-
-        return None if self.task == "classification" else TargetSpec.from_metadata(self.task, self.metadata)
+        return self.task.target_spec(self.meta)
 
     def anchor_set(self):
         """The anchor set this head carries (an ``AnchorSet``), or None for heads made without one."""
         from stitchcli.anchors.carried import carried_anchor_set
 
-        return carried_anchor_set(self.anchor_tensors, self.metadata, str(self.path))
+        return carried_anchor_set(self.anchor_tensors, self.meta, str(self.path))
+
+
+def config_of(meta: HeadMeta) -> HeadConfig:
+    """The shape of the head ``meta`` describes: what its module is built from."""
+    return HeadConfig(meta.arch, meta.in_dim, meta.num_classes, meta.hidden, meta.activation, meta.task)
 
 
 def save_head(path: Path, head: Head) -> None:
@@ -181,77 +175,24 @@ def save_head(path: Path, head: Head) -> None:
     if head.anchor_embeddings is not None:
         tensors["anchor_embeddings"] = head.anchor_embeddings
     tensors |= head.anchor_tensors
-    metadata = dict(head.metadata)
-    metadata.update({
-        "arch": head.config.arch,
-        "task": head.config.task,
-        "in_dim": str(head.config.in_dim),
-        "num_classes": str(head.config.num_classes),
-        # Only the mlp has a hidden layer: other heads do not record settings they never used.
-        **({"hidden": str(head.config.hidden), "activation": head.config.activation}
-           if head.config.arch == "mlp" else {}),
-        "space": head.space,
-        "encoder": head.encoder,
-        "label_names": json.dumps(head.label_names),
-        **head.transform.as_metadata(),
-    })
-    store.save(path, "head", tensors, metadata)
+    store.save(path, "head", tensors, head.meta.to_metadata())
 
 
-def _check_config(path: Path, config: HeadConfig, label_names) -> None:
-    """Field by field, before any module is built from them."""
-    if not isinstance(label_names, list) or not all(isinstance(n, str) for n in label_names):
-        raise StitchError(f"head file {path}: label_names must be a JSON list of strings")
-    for name in ("in_dim", "num_classes", "hidden"):
-        if getattr(config, name) < 1:
-            raise StitchError(f"head file {path}: {name} must be positive, got {getattr(config, name)}")
+def _check_meta(path: Path, meta: HeadMeta) -> None:
+    """What the metadata promises, checked before any module is built from it."""
     from stitchcli.heads.tasks import TASKS
 
-    if config.task not in TASKS:
-        raise StitchError(f"head file {path}: unknown task {config.task!r}")
-    if config.task != "classification":
-        return
-    if config.num_classes != len(label_names):
-        raise StitchError(f"head file {path}: num_classes is {config.num_classes} but label_names lists "
-                          f"{len(label_names)}")
-
-
-def _check_targets(path: Path, config: HeadConfig, meta: dict[str, str]) -> None:
-    """A value head's recorded targets must be readable and sized like its outputs."""
-    from stitchcli.heads.targets import TargetSpec
-
-    try:
-        spec = TargetSpec.from_metadata(config.task, meta)
-    except (KeyError, ValueError) as exc:
-        raise StitchError(f"head file {path}: its {config.task} targets are not recorded ({exc})") from None
-    if config.task == "regression":
-        outputs = len(spec.names)
-    elif spec.size and spec.size > 0 and spec.channels in (1, 3):
-        outputs = spec.channels * spec.size * spec.size
-    else:
-        outputs = -1
-    if outputs != config.num_classes:
-        raise StitchError(f"head file {path}: it has {config.num_classes} outputs but its targets "
-                          f"({config.task}) need {outputs}")
+    if meta.task not in TASKS:
+        raise StitchError(f"head file {path}: unknown task {meta.task!r}")
+    TASKS[meta.task].check_head(path, meta)
+    RelativeTransform(meta.normalize, meta.topk, meta.topk_power).check()
 
 
 def load_head(path: Path) -> Head:
     file = store.load(path, kind="head")
-    meta = file.metadata
-    try:
-        config = HeadConfig(
-            arch=meta["arch"], in_dim=int(meta["in_dim"]), num_classes=int(meta["num_classes"]),
-            hidden=int(meta.get("hidden", 768)), activation=meta.get("activation", "silu"),
-            task=meta.get("task", "classification"),
-        )
-        label_names = json.loads(meta["label_names"])
-        space, encoder = meta["space"], meta["encoder"]
-        transform = RelativeTransform.from_metadata(meta)
-    except (KeyError, ValueError) as exc:
-        raise StitchError(f"head file {path} is missing metadata ({exc})") from None
-    _check_config(path, config, label_names)
-    if config.task != "classification":
-        _check_targets(path, config, meta)
+    meta = HeadMeta.from_metadata(file.metadata, str(path))
+    _check_meta(path, meta)
+    config = config_of(meta)
     weights = {k.removeprefix("weights."): v for k, v in file.tensors.items()
                if k.startswith("weights.")}
     # The metadata is checked against the tensors before anything is built: a module sized by the
@@ -272,7 +213,6 @@ def load_head(path: Path) -> Head:
     module = build_head(config)
     module.load_state_dict(weights, strict=True)
     module.eval()
-    return Head(path=Path(path), config=config, module=module, space=space, encoder=encoder,
-                label_names=label_names, metadata=meta,
-                anchor_embeddings=file.tensors.get("anchor_embeddings"), transform=transform,
+    return Head(path=Path(path), meta=meta, module=module,
+                anchor_embeddings=file.tensors.get("anchor_embeddings"),
                 anchor_tensors={k: v for k, v in file.tensors.items() if k.startswith("anchors.")})

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import torch
 
 from stitchcli.errors import StitchError
+from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.relspace import RelativeTransform, anchor_self_relative, get_normalization
 from stitchcli.relspace.normalize import CHUNK_ROWS
 from stitchcli.storage.rows import RowReader
@@ -55,10 +56,11 @@ class FileInputs:
         reference = get_normalization(self.transform.normalize).reference
         anchor_relative = None
         if reference == "anchors":
-            meta = reader.metadata
+            spec = EmbeddingsMeta.of(reader).relative
+            if spec is None:
+                raise StitchError(f"{reader.path} has no anchors, so `normalize anchors` cannot read it")
             anchor_relative = anchor_self_relative(
-                reader.read("anchor_embeddings").float(), meta.get("similarity", "cosine"),
-                meta.get("center") == "true")
+                reader.read("anchor_embeddings").float(), spec.similarity, spec.center)
         self.statistics = self.transform.statistics(self._raw, self.num_rows, self.dim, anchor_relative)
         # A NaN or infinity anywhere makes its column's float64 sum non-finite (no overflow there),
         # so the statistics pass doubles as the check; otherwise one pass of row sums does it.

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from stitchcli.errors import StitchError, printable
+from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.storage.rows import RowReader
 
 GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "F"}
@@ -28,16 +29,33 @@ class TargetSpec:
     names: list[str] = field(default_factory=list)  # regression: one name per output
 
     def as_metadata(self) -> dict[str, str]:
-        if self.task == "regression":
+        if self.columns:
             return {"target_columns": json.dumps(self.columns), "target_names": json.dumps(self.names)}
         return {"target_size": str(self.size), "target_channels": str(self.channels)}
 
+    def head_fields(self) -> dict:
+        """The ``HeadMeta`` fields that record this spec."""
+        return {"target_columns": self.columns or None, "target_names": self.names or None,
+                "target_size": self.size, "target_channels": self.channels}
+
     @classmethod
-    def from_metadata(cls, task: str, meta: dict[str, str]) -> TargetSpec:
-        if task == "regression":
-            return cls(task, columns=json.loads(meta["target_columns"]),
-                       names=json.loads(meta["target_names"]))
-        return cls(task, size=int(meta["target_size"]), channels=int(meta["target_channels"]))
+    def from_meta(cls, task: str, meta, where: str = "head") -> TargetSpec:  # noqa: ANN001 - a HeadMeta
+        """The spec a head's metadata records, for ``task``; one line if it records none."""
+        regression = meta.target_columns is not None or meta.target_names is not None
+        if regression and meta.target_columns is not None and meta.target_names is not None:
+            return cls(task, columns=meta.target_columns, names=meta.target_names)
+        if not regression and meta.target_size is not None and meta.target_channels is not None:
+            return cls(task, size=meta.target_size, channels=meta.target_channels)
+        raise StitchError(f"{where}: its {task} targets are not recorded")
+
+    @property
+    def outputs(self) -> int:
+        """How many values a head of this spec outputs per row (-1: the spec makes no sense)."""
+        if self.columns:
+            return len(self.names)
+        if self.size and self.size > 0 and self.channels in (1, 3):
+            return self.channels * self.size * self.size
+        return -1
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -46,21 +64,21 @@ class TargetSpec:
 
 def source_of(reader: RowReader):
     """The dataset ``reader``'s rows were embedded from, checked to be unchanged since (by fingerprint)."""
-    from stitchcli.data import ReadOptions, load_dataset
+    from stitchcli.data import load_dataset
 
-    meta = reader.metadata
-    source = meta.get("dataset", "")
-    if not source or source.startswith("import:"):
+    meta = EmbeddingsMeta.of(reader)
+    source = meta.dataset
+    if not meta.has_source:
         raise StitchError(f"{reader.path} does not record a source to read targets from",
                           hint="regression and reconstruction heads read their targets from the rows "
                           "`stitch embed` read; imported vectors carry none.")
     try:
-        dataset = load_dataset(source, ReadOptions.from_metadata(meta))
+        dataset = load_dataset(source, meta.read_options)
     except StitchError as exc:
         raise StitchError(f"cannot read the targets of {reader.path} from its source: {exc.message}",
                           hint="run from the folder where the data were embedded, so that the recorded "
                           f"path {printable(source)} is found.") from None
-    recorded = meta.get("dataset_fingerprint")
+    recorded = meta.dataset_fingerprint
     if recorded and dataset.fingerprint != recorded:
         raise StitchError(f"{printable(source)} changed since {reader.path} was embedded from it "
                           f"(fingerprint {dataset.fingerprint} now, {recorded} then)",
@@ -135,17 +153,20 @@ def image_targets(dataset, rows: list[int], size: int, channels: int) -> torch.T
     return torch.from_numpy(out)
 
 
-def training_targets(reader: RowReader, task: str, columns: list[str], size: int
-                     ) -> tuple[TargetSpec, torch.Tensor]:
-    """The spec a new head records and its train file's targets."""
-    dataset, rows = source_of(reader), source_rows(reader)
-    if task == "regression":
-        if not columns:
-            raise StitchError("--task regression needs --target-column NAME (the value to predict)")
-        targets, names = regression_targets(dataset, rows, columns)
-        return TargetSpec(task, columns=list(columns), names=names), targets
+def regression_training_targets(reader: RowReader, task: str, columns: list[str]
+                                ) -> tuple[TargetSpec, torch.Tensor]:
+    """The spec a new regression head records and its train file's values of ``columns``."""
+    if not columns:
+        raise StitchError("--task regression needs --target-column NAME (the value to predict)")
+    targets, names = regression_targets(source_of(reader), source_rows(reader), columns)
+    return TargetSpec(task, columns=list(columns), names=names), targets
+
+
+def image_training_targets(reader: RowReader, task: str, size: int) -> tuple[TargetSpec, torch.Tensor]:
+    """The spec a new reconstruction head records and its train file's images, resized."""
     if size < 1:
         raise StitchError(f"--target-size must be positive, got {size}")
+    dataset, rows = source_of(reader), source_rows(reader)
     channels = image_channels(dataset, rows)
     return TargetSpec(task, size=size, channels=channels), image_targets(dataset, rows, size, channels)
 
@@ -157,7 +178,7 @@ def read_targets(reader: RowReader, spec: TargetSpec, cache: dict | None = None)
     if cache is not None and key in cache:
         return cache[key]
     dataset, rows = source_of(reader), source_rows(reader)
-    if spec.task == "regression":
+    if spec.columns:
         targets = regression_targets(dataset, rows, spec.columns)[0]
     else:
         targets = image_targets(dataset, rows, spec.size, spec.channels)

@@ -8,14 +8,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from stitchcli import defaults
-from stitchcli.console import progress
+from stitchcli import defaults, events
 from stitchcli.errors import StitchError
 from stitchcli.heads.head import Head, HeadConfig, PrototypeHead, TargetScaled, build_head
-from stitchcli.heads.inputs import TRAIN_IN_MEMORY_BYTES, FileInputs, TensorInputs, predictions
-from stitchcli.heads.metrics import accuracy
+from stitchcli.heads.inputs import TRAIN_IN_MEMORY_BYTES, FileInputs, TensorInputs
+from stitchcli.heads.tasks import get_task
+from stitchcli.metadata import EmbeddingsMeta, HeadMeta
+from stitchcli.metadata.head import SCORE_DIGITS
 from stitchcli.relspace import RelativeTransform
-from stitchcli.relspace.similarity import relative_metadata
 from stitchcli.storage.rows import open_rows
 
 
@@ -38,7 +38,6 @@ class TrainRequest:
     weight_decay: float = 0.0
     seed: int = 0
     transform: RelativeTransform = field(default_factory=_default_transform)  # relative heads only
-    quiet: bool = False
     # How an absolute head reads other encoders: None is the default (ridge for absolute heads, as
     # `train-head`); "none" a plain head that cannot read them; or ridge, procrustes, affine, auto.
     translate: str | None = None
@@ -56,13 +55,9 @@ def check_options(request: TrainRequest) -> None:
     if request.lr <= 0:
         raise StitchError(f"--lr must be positive, got {request.lr}")
     request.transform.check()
-    from stitchcli.heads.tasks import check_arch, get_task
-
-    check_arch(get_task(request.task), architecture(request))
-    if request.task == "reconstruction" and request.target_size < 1:
-        raise StitchError(f"--target-size must be positive, got {request.target_size}")
-    if request.task != "regression" and request.target_columns:
-        raise StitchError("--target-column is for --task regression")
+    task = get_task(request.task)
+    task.check_arch(architecture(request))
+    task.check_targets(request.target_columns, request.target_size)
     if request.translate not in (None, "none"):
         from stitchcli.translate import translation_methods
 
@@ -145,114 +140,88 @@ def _fit(module: nn.Module, inputs, labels: torch.Tensor, request: TrainRequest,
     n = len(labels)
     steps = -(-n // request.batch_size)
     module.train()
-    with progress(quiet=request.quiet) as bar:
-        task = bar.add_task("training", total=request.epochs * steps, loss=float("nan"))
+    with events.progress("training", request.epochs * steps) as bar:
         for epoch in range(request.epochs):
             order = torch.randperm(n, generator=generator)
             running = 0.0
             for step in range(steps):
                 batch = order[step * request.batch_size : (step + 1) * request.batch_size]
                 if len(batch) < 2 and n > 1:  # batch norm cannot train on a single sample
-                    bar.advance(task)
+                    bar.advance()
                     continue
                 optimiser.zero_grad(set_to_none=True)
                 loss = loss_fn(module(inputs.take(batch)), labels[batch])
                 loss.backward()
                 optimiser.step()
                 running += loss.item()
-                bar.update(task, advance=1,
-                           description=f"epoch {epoch + 1}/{request.epochs} loss {running / (step + 1):.4f}")
+                bar.advance(1, f"epoch {epoch + 1}/{request.epochs} loss {running / (step + 1):.4f}")
     return module.eval()
 
 
-def train_head(request: TrainRequest) -> Head:
+def train_head(request: TrainRequest, rows=None) -> Head:
+    """A head trained on ``request.embeddings``, or on ``rows`` (a ``MemoryRows``: the Python API's
+    vectors) read the same way."""
     check_options(request)
     transform = request.transform if request.space == "relative" else RelativeTransform()
-    file = open_rows(request.embeddings)
+    file = open_rows(request.embeddings) if rows is None else rows
     inputs = FileInputs(file, request.space, transform)
-    spec = None
-    if request.task == "classification":
-        labels = file.labels()
-        label_names = file.label_names()
-        if len(label_names) < 2:
-            raise StitchError(f"{file.path} has fewer than two classes; nothing to classify")
-        outputs = len(label_names)
-    else:
-        from stitchcli.heads.targets import training_targets
-
-        spec, labels = training_targets(file, request.task, request.target_columns, request.target_size)
-        label_names, outputs = [], labels.shape[1]
+    task = get_task(request.task)
+    spec, labels, label_names = task.training_targets(file, request.target_columns, request.target_size)
+    outputs = len(label_names) if task.classifies else labels.shape[1]
     if request.space == "relative" and transform.topk > inputs.dim:
         # Keeping more values than there are anchors keeps them all: the head records what it does.
-        if not request.quiet:
-            from stitchcli.console import log
-
-            log(f"--topk {transform.topk} is more than the file's {inputs.dim} anchors: keeping all "
-                f"{inputs.dim} (--topk {inputs.dim})")
+        events.log(f"--topk {transform.topk} is more than the file's {inputs.dim} anchors: keeping all "
+                   f"{inputs.dim} (--topk {inputs.dim})")
         transform = replace(transform, topk=inputs.dim)
         inputs = FileInputs(file, request.space, transform)
     config = HeadConfig(architecture(request), inputs.dim, outputs, request.hidden, request.activation,
                         request.task)
     module = fit_module(config, inputs, labels, request)
     temperature = fit_temperature(module, inputs, labels) if isinstance(module, PrototypeHead) else None
-    meta = file.metadata
-    metadata = {
-        "train_file": str(request.embeddings),
-        "dataset": meta.get("dataset"),
-        "dataset_fingerprint": meta.get("dataset_fingerprint"),
-        **train_scores(module, inputs, labels, request.task),
-        **(spec.as_metadata() if spec is not None else {}),
-        # Adam's settings, for heads trained by it (closed-form logistic and prototype never use them).
-        **({"epochs": str(request.epochs), "lr": str(request.lr), "batch_size": str(request.batch_size)}
-           if trained_by_adam(module) else {}),
-        "seed": str(request.seed),
-        "dim": meta.get("dim"),
-        "temperature": None if temperature is None else f"{temperature:.6g}",
-    }
+    source = EmbeddingsMeta.of(file)
     anchor_embeddings = file.read("anchor_embeddings") if file.has("anchor_embeddings") else None
     translate = translation_of(request)
-    if translate is not None:
-        if anchor_embeddings is None or "anchors_fingerprint" not in meta:
-            raise StitchError(f"{file.path} holds no anchor embeddings for a translated head to carry",
-                              hint="embed it with --anchors ANCHORS.safetensors (or give --translate none "
-                              "for an absolute head that cannot read other encoders).")
-        metadata["translate"] = translate
-    if request.space == "relative" or anchor_embeddings is not None:
-        if "anchors_fingerprint" in meta:
-            metadata.update(relative_metadata(
-                meta["anchors_fingerprint"], meta["similarity"], meta["center"] == "true",
-                int(meta["num_anchors"]),
-            ))
+    if translate is not None and (anchor_embeddings is None or source.relative is None):
+        raise StitchError(f"{file.path} holds no anchor embeddings for a translated head to carry",
+                          hint="embed it with --anchors ANCHORS.safetensors (or give --translate none "
+                          "for an absolute head that cannot read other encoders).")
     anchor_tensors: dict = {}
-    if "anchors_fingerprint" in meta:  # the head carries its anchor set: it embeds them anywhere
+    carried = {}
+    if source.relative is not None:  # the head carries its anchor set: it embeds them anywhere
         from stitchcli.anchors.carried import anchor_file_of, carry
 
-        anchor_file = anchor_file_of(meta, request.anchors)
+        anchor_file = anchor_file_of(source, request.anchors)
         if anchor_file is not None:
             anchor_tensors, carried = carry(anchor_file)
-            metadata |= carried
     elif request.anchors is not None:
         raise StitchError(f"{file.path} was embedded without anchors, so its head carries none",
                           hint="embed it with --anchors ANCHORS.safetensors first.")
-    return Head(
-        path=Path(), config=config, module=module, space=request.space,
-        encoder=meta.get("encoder", "?"), label_names=label_names, metadata=metadata,
-        anchor_embeddings=anchor_embeddings, transform=transform, anchor_tensors=anchor_tensors,
+    meta = HeadMeta(
+        arch=config.arch, task=task.name, in_dim=config.in_dim, num_classes=config.num_classes,
+        space=request.space, encoder=source.encoder, label_names=label_names, hidden=config.hidden,
+        activation=config.activation, normalize=transform.normalize, topk=transform.topk,
+        topk_power=transform.power, seed=request.seed, train_file=str(request.embeddings),
+        dataset=source.dataset, dataset_fingerprint=source.dataset_fingerprint, dim=source.dim,
+        scores=train_scores(module, inputs, labels, task),
+        **(spec.head_fields() if spec is not None else {}),
+        # Adam's settings, for heads trained by it (closed-form logistic and prototype never use them).
+        **({"epochs": request.epochs, "lr": request.lr, "batch_size": request.batch_size}
+           if trained_by_adam(module) else {}),
+        temperature=temperature, translate=translate,
+        relative=source.relative if request.space == "relative" or anchor_embeddings is not None else None,
+        **carried,
     )
+    return Head(path=Path(), meta=meta, module=module, anchor_embeddings=anchor_embeddings,
+                anchor_tensors=anchor_tensors)
 
 
-def train_scores(module: nn.Module, inputs, labels: torch.Tensor, task: str) -> dict[str, str]:
+def train_scores(module: nn.Module, inputs, labels: torch.Tensor, task) -> dict[str, float]:  # noqa: ANN001
     """What the head scores on its own train rows: accuracy, or MSE (and R² for regression)."""
-    if task == "classification":
-        return {"train_accuracy": f"{accuracy(predictions(module, inputs), labels):.6f}"}
-    from stitchcli.heads.metrics import mse, r2
-
     with torch.inference_mode():
-        outputs = torch.cat([module(block) for _, block in inputs.blocks()])
-    scores = {"train_mse": f"{mse(outputs, labels):.6g}"}
-    if task == "regression":
-        scores["train_r2"] = f"{r2(outputs, labels):.6f}"
-    return scores
+        parts = [module(block) for _, block in inputs.blocks()]
+    scores = task.train_scores(torch.cat(parts), labels)
+    # As the file records them (rounded), so that the summary of train-head and a reloaded head agree.
+    return {key: float(format(value, SCORE_DIGITS[key])) for key, value in scores.items()}
 
 
 TEMPERATURES = torch.logspace(-3, 0, 61)  # 0.001 … 1, about 12 per decade

@@ -5,11 +5,11 @@ data and a head's anchors with any encoder, then predict)."""
 from stitchcli._lazy import lazy_exports
 
 __all__ = ["FROM_FILE", "PredictDataRequest", "RunRequest", "SweepRequest", "expand_grid", "run_all",
-           "run_predict_on_data", "run_sweep", "sweep_pairs_table", "sweep_table"]
+           "run_predict_on_data", "run_sweep", "within_noise"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "RunRequest": ".run", "run_all": ".run:run",
     "PredictDataRequest": ".predict", "run_predict_on_data": ".predict",
     "SweepRequest": ".sweep", "expand_grid": ".sweep", "run_sweep": ".sweep", "FROM_FILE": ".sweep.data",
-    "sweep_table": ".sweep", "sweep_pairs_table": ".sweep",
+    "within_noise": ".sweep",
 })

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from stitchcli.console import log
+from stitchcli.api.vectors import needs_anchors, relative_settings  # the same rules as head.predict
 from stitchcli.data import ReadOptions
 from stitchcli.embed.distributed import under_torchrun
 from stitchcli.encoders import EncoderOptions
 from stitchcli.errors import StitchError
 from stitchcli.evaluate.predict import check_top_k
+from stitchcli.events import log
 from stitchcli.heads.head import Head
 from stitchcli.storage.shards.plan import Shard, from_environment
 
@@ -39,19 +40,12 @@ class PredictDataRequest:
     num_workers: int = 0
     chunk_size: int = 1024
     shard: Shard | None = None
-    quiet: bool = False
 
 
 def work_file(out: Path) -> Path:
     """Where the embeddings of a ``predict --encoder`` run are kept until its predictions are written."""
     out = Path(out)
     return out.with_name(f".{out.name}.embeddings.safetensors")
-
-
-def needs_anchors(head: Head, translate: str | None) -> bool:
-    """A relative head reads similarities to its anchors; an absolute one needs them for its map."""
-    method = translate if translate is not None else head.metadata.get("translate")
-    return head.space != "absolute" or bool(method and method != "none")
 
 
 def run_predict_on_data(request: PredictDataRequest) -> dict:
@@ -70,19 +64,20 @@ def run_predict_on_data(request: PredictDataRequest) -> dict:
                               "anchors with another encoder",
                               hint="train it again (`stitch train-head --anchors ANCHORS.safetensors`), or "
                               "embed the data yourself and use --embeddings.")
-    similarity = head.metadata.get("similarity", "cosine")
-    center = head.metadata.get("center", "true") == "true"
+    # The anchors are embedded as the head's own were: its similarity and centring (the defaults for a
+    # head that records none: it reads no relative vectors).
+    similarity, center = relative_settings(head)  # as the Python API's head.predict
     shard = request.shard or (None if under_torchrun() else from_environment())
     work = work_file(request.out)
-    meta = run_embed(EmbedRequest(
+    embedded = run_embed(EmbedRequest(
         encoder=request.encoder, dataset=request.dataset, out=work, read=request.read,
         encoder_options=request.encoder_options, batch_size=request.batch_size, anchor_set=anchor_set,
         anchor_view=request.anchor_view, similarity=similarity, center=center,
-        chunk_size=request.chunk_size, shard=shard, num_workers=request.num_workers, quiet=request.quiet,
+        chunk_size=request.chunk_size, shard=shard, num_workers=request.num_workers,
         relative=head.space == "relative"))  # a translated head reads the embeddings and anchors only
     out, embeddings = request.out, work
-    if "index" in meta:  # torchrun: rank 0 predicts from every rank's shard
-        embeddings = Path(meta["index"])
+    if embedded.index is not None:  # torchrun: rank 0 predicts from every rank's shard
+        embeddings = embedded.index
     elif under_torchrun():
         return {"predictions": None, "rank_done": True}
     elif shard is not None:  # one shard of --shard / a SLURM array: its rows, its own output
@@ -90,9 +85,9 @@ def run_predict_on_data(request: PredictDataRequest) -> dict:
     summary = run_predict(PredictRequest(head, embeddings, out, request.top_k, request.translate,
                                          request.id_column))
     _remove_work(embeddings)
-    if shard is not None and "index" not in meta:
+    if shard is not None and embedded.index is None:
         summary["shard"] = str(shard)
-    if not request.quiet and meta.get("up_to_date"):
+    if embedded.up_to_date:
         log("embeddings: reused from an earlier run of the same prediction")
     return summary
 

@@ -6,8 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stitchcli import defaults
-from stitchcli.console import log
+from stitchcli import defaults, events
 from stitchcli.data import ReadOptions, load_dataset
 from stitchcli.errors import StitchError
 from stitchcli.storage import store
@@ -27,13 +26,11 @@ class RunRequest:
     num_anchors: int = defaults.NUM_ANCHORS
     strategy: str = defaults.STRATEGY
     seed: int = 0
-    baseline: bool = True
     # How absolute heads read other encoders (None: as they are); the head files record the default.
     translate: list[str | None] = field(default_factory=lambda: [defaults.TRANSLATE, None])
     batch_size: int = 32
     device: str = "auto"
     force: bool = False
-    quiet: bool = False
     # The recipe, as `train-head` and `embed` take it (defaults: the measured ones).
     arch: str = defaults.ARCH
     similarity: str = defaults.SIMILARITY
@@ -55,27 +52,25 @@ def file_stems(encoders: list[str]) -> list[str]:
 def _anchors(request: RunRequest, path: Path) -> Path:
     """The anchor set, chosen once: reused while the train source and settings are the same."""
     from stitchcli.anchors.anchor_set import choose_anchors, save_anchor_set
+    from stitchcli.metadata import AnchorSetMeta
 
     dataset = load_dataset(request.train, request.read)
     if not dataset.labelled:
         raise StitchError(f"{request.train} has no labels, so stitch run cannot train heads on it",
                           hint="give a labelled train file (--label-column names its label column).")
-    wanted = {"dataset_fingerprint": dataset.fingerprint, "strategy": request.strategy,
-              "seed": str(request.seed), "num_anchors": str(request.num_anchors),
-              **request.read.as_metadata()}
     count = min(request.num_anchors, len(dataset))  # as `sweep`: K, or every train row if fewer
-    wanted["num_anchors"] = str(count)
     if path.exists() and not request.force:
-        existing = store.read_metadata(path)
-        if all(existing.get(key) == value for key, value in wanted.items()):
+        existing = AnchorSetMeta.from_metadata(store.read_metadata(path), str(path))
+        read = existing.read.as_metadata() == request.read.as_metadata()
+        if (existing.dataset_fingerprint, existing.strategy, existing.seed, existing.num_anchors) == (
+                dataset.fingerprint, request.strategy, request.seed, count) and read:
             return path
-    anchor_set, labels, extra = choose_anchors(dataset, count, request.strategy, request.seed, [],
-                                               request.read)
-    save_anchor_set(path, anchor_set, labels, extra)
-    if not request.quiet:
-        fewer = (f" (every train row: {request.train} has {len(dataset)}, fewer than --num-anchors "
-                 f"{request.num_anchors})" if count < request.num_anchors else "")
-        log(f"[green]wrote[/] {path}: {count} {request.strategy} anchors{fewer}")
+    anchor_set, labels, chosen_by = choose_anchors(dataset, count, request.strategy, request.seed, [],
+                                                   request.read)
+    save_anchor_set(path, anchor_set, labels, chosen_by)
+    fewer = (f" (every train row: {request.train} has {len(dataset)}, fewer than --num-anchors "
+             f"{request.num_anchors})" if count < request.num_anchors else "")
+    events.log(f"wrote {path}: {count} {request.strategy} anchors{fewer}")
     return path
 
 
@@ -83,13 +78,11 @@ def _embed(request: RunRequest, encoder: str, source: str, anchors: Path, out: P
     from stitchcli.embed.job import EmbedRequest, run_embed
     from stitchcli.encoders import EncoderOptions
 
-    meta = run_embed(EmbedRequest(
+    result = run_embed(EmbedRequest(
         encoder=encoder, dataset=source, out=out, read=request.read,
         encoder_options=EncoderOptions(device=request.device), batch_size=request.batch_size,
-        anchors=anchors, similarity=request.similarity, center=request.center, force=request.force,
-        quiet=request.quiet))
-    if not request.quiet:
-        log(f"{out}: up to date" if meta.get("up_to_date") else f"[green]wrote[/] {out}")
+        anchors=anchors, similarity=request.similarity, center=request.center, force=request.force))
+    events.log(f"{out}: up to date" if result.up_to_date else f"wrote {out}")
     return out
 
 
@@ -99,11 +92,12 @@ def _head(request: RunRequest, train_file: Path, space: str, out: Path, anchors:
     from stitchcli.relspace import RelativeTransform
 
     transform = request.transform or RelativeTransform(defaults.NORMALIZE, defaults.TOPK, defaults.TOPK_POWER)
-    head = train_head(TrainRequest(train_file, space, request.arch, defaults.HIDDEN, defaults.ACTIVATION,
-                                   defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0,
-                                   transform=transform, quiet=True,
-                                   translate=defaults.TRANSLATE if space == "absolute" else None,
-                                   anchors=anchors))  # the head carries them: `stitch predict` uses it
+    training = TrainRequest(train_file, space, request.arch, defaults.HIDDEN, defaults.ACTIVATION,
+                            defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0, transform=transform,
+                            translate=defaults.TRANSLATE if space == "absolute" else None,
+                            anchors=anchors)  # the head carries them: `stitch predict` uses it
+    with events.quietly():  # no bar per head
+        head = train_head(training)
     save_head(out, head)
     return out
 
@@ -132,8 +126,7 @@ def run(request: RunRequest) -> list:
     missing = []
 
     def skipped(head, file, exc, method) -> None:
-        if not request.quiet:
-            log(f"[dim]not run: {head.path.name} × {file.path.name}: {exc.format_message()}[/]")
+        events.log(f"not run: {head.path.name} × {file.path.name}: {exc}")
         missing.append(skipped_result(head, file, method))
 
     results = evaluate_matrix([load_head(h) for h in heads], tests, request.translate,

@@ -1,31 +1,19 @@
 """Relative space: similarities to anchors, and how heads normalise and sparsify those vectors.
 
-``similarity`` (the registry, ``RelativeProjector``) → ``normalize`` and ``sparse`` → ``transform``
-(what a head does to raw relative vectors); ``job`` (``stitch relative`` on a stored file) sits above
+``registry`` (similarities and normalisations by name, no torch) ← ``similarity``
+(``RelativeProjector``) → ``normalize`` and ``sparse`` → ``transform`` (what a head does to raw
+relative vectors); ``job`` (``stitch relative`` on a stored file) sits above
 anchors and storage and loads on first use, so the math here imports neither.
 """
 
 from stitchcli._lazy import lazy_exports
-from stitchcli.relspace.normalize import (
+from stitchcli.relspace.registry import (
     NORMALIZATIONS,
+    SIMILARITIES,
     Normalization,
-    column_statistics,
     get_normalization,
     register_normalization,
 )
-from stitchcli.relspace.similarity import (
-    SIMILARITIES,
-    RelativeProjector,
-    Similarity,
-    get_similarity,
-    invariances_of,
-    parse_similarity,
-    register_similarity,
-    relative_metadata,
-    relative_projection,
-)
-from stitchcli.relspace.sparse import sparsify_topk_
-from stitchcli.relspace.transform import RelativeTransform, anchor_self_relative
 
 __all__ = [
     "NORMALIZATIONS", "SIMILARITIES", "Normalization", "RelativeProjector", "RelativeTransform", "Similarity",
@@ -34,4 +22,12 @@ __all__ = [
     "recompute_relative", "relative_metadata", "relative_projection", "sparsify_topk_",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, {"recompute_relative": ".job"})
+# The registries import no torch (``--help`` lists their names); the math loads on first use.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "column_statistics": ".normalize",
+    **dict.fromkeys(["RelativeProjector", "Similarity", "get_similarity", "invariances_of",
+                     "parse_similarity", "register_similarity", "relative_metadata", "relative_projection"],
+                    ".similarity"),
+    "sparsify_topk_": ".sparse", "RelativeTransform": ".transform", "anchor_self_relative": ".transform",
+    "recompute_relative": ".job",
+})

@@ -3,52 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 import torch
 
 from stitchcli.errors import StitchError
+from stitchcli.relspace.registry import (  # noqa: F401 - re-exported
+    NORMALIZATIONS,
+    Normalization,
+    get_normalization,
+    register_normalization,
+)
 
 CHUNK_ROWS = 16_384
 MIN_STD = 1e-6
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """How each anchor coordinate is standardised before a head reads it.
-
-    ``reference`` names the rows whose statistics are used: ``"rows"`` (the relative vectors being
-    read, e.g. a whole test file), ``"anchors"`` (the anchors' own relative vectors, so a single
-    sample can be read) or ``None`` (no standardisation).
-    """
-
-    name: str
-    description: str
-    reference: str | None
-
-
-NORMALIZATIONS: dict[str, Normalization] = {}
-
-
-def register_normalization(normalization: Normalization) -> Normalization:
-    NORMALIZATIONS[normalization.name] = normalization
-    return normalization
-
-
-register_normalization(Normalization("none", "raw similarities", None))
-register_normalization(Normalization(
-    "file", "each anchor coordinate standardised with the statistics of the file being read "
-    "(the paper's batch-wise InstanceNorm, made deterministic)", "rows"))
-register_normalization(Normalization(
-    "anchors", "each anchor coordinate standardised with the anchors' own relative vectors "
-    "(works for a single sample)", "anchors"))
-
-
-def get_normalization(name: str) -> Normalization:
-    if name not in NORMALIZATIONS:
-        raise StitchError(f"unknown normalization {name!r}",
-                          hint=f"choose one of {', '.join(NORMALIZATIONS)}.")
-    return NORMALIZATIONS[name]
 
 
 def column_statistics(x: torch.Tensor, chunk_rows: int = CHUNK_ROWS,

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from stitchcli.errors import StitchError
+from stitchcli.relspace.registry import SIMILARITIES
 
 # Rows per chunk: bounds the temporary memory of one step to a few tens of MB for K≈1000.
 DEFAULT_CHUNK_ROWS = 16_384
@@ -75,45 +76,34 @@ def whitening(anchors: torch.Tensor,
     return mean, ((vectors / torch.sqrt(eigenvalues + ridge)) @ vectors.T).float()
 
 
-SIMILARITIES: dict[str, Similarity] = {}
-
-
 def register_similarity(similarity: Similarity) -> Similarity:
-    SIMILARITIES[similarity.name] = similarity
-    return similarity
+    return SIMILARITIES.register(similarity.name, similarity)
 
 
-register_similarity(Similarity(
+# The built-ins, registered by name in ``relspace.registry`` (imported from here on first use).
+COSINE = Similarity(
     "cosine", "cos(x, a), in [-1, 1]; the paper's choice",
-    frozenset({"rotation", "scale", "permutation"}), _unit, _cosine))
-register_similarity(Similarity(
+    frozenset({"rotation", "scale", "permutation"}), _unit, _cosine)
+ANGULAR = Similarity(
     "angular", "1 - 2·angle(x, a)/π, in [-1, 1]",
-    frozenset({"rotation", "scale", "permutation"}), _unit, _angular))
-register_similarity(Similarity(
+    frozenset({"rotation", "scale", "permutation"}), _unit, _angular)
+WHITENED = Similarity(
     "whitened", "cos(W(x - m), W(a - m)), ZCA-whitened on the anchors (shrunk)",
-    frozenset({"rotation", "scale", "permutation", "translation"}), _unit, _cosine, whiten=True))
-register_similarity(Similarity(
+    frozenset({"rotation", "scale", "permutation", "translation"}), _unit, _cosine, whiten=True)
+EUCLIDEAN = Similarity(
     "euclidean", "-‖x - a‖₂ / √D",
     frozenset({"rotation", "translation", "permutation"}), _identity,
-    _distance(2.0, math.sqrt)))
-register_similarity(Similarity(
+    _distance(2.0, math.sqrt))
+L1 = Similarity(
     "l1", "-‖x - a‖₁ / D", frozenset({"translation", "permutation"}), _identity,
-    _distance(1.0, float)))
-register_similarity(Similarity(
+    _distance(1.0, float))
+LINF = Similarity(
     "linf", "-‖x - a‖∞", frozenset({"translation", "permutation"}), _identity,
-    _distance(float("inf"), lambda d: 1.0)))
+    _distance(float("inf"), lambda d: 1.0))
 
 
 def get_similarity(name: str) -> Similarity:
-    from stitchcli.plugins import load_group
-
-    load_group("stitchcli.similarities", lambda _, similarity: register_similarity(similarity))
-    if name not in SIMILARITIES:
-        raise StitchError(
-            f"unknown similarity {name!r}",
-            hint=f"choose one of {', '.join(SIMILARITIES)}, or several joined by '+'.",
-        )
-    return SIMILARITIES[name]
+    return SIMILARITIES.get(name)
 
 
 def parse_similarity(name: str) -> list[Similarity]:

@@ -17,9 +17,6 @@ from stitchcli.relspace.normalize import (
 from stitchcli.relspace.similarity import relative_projection
 from stitchcli.relspace.sparse import sparsify_topk_
 
-# Old head files carry none of these keys: they read raw relative vectors, which is what these mean.
-LEGACY = {"normalize": "none", "topk": "0", "topk_power": "1.0"}
-
 
 @dataclass(frozen=True)
 class RelativeTransform:
@@ -45,19 +42,8 @@ class RelativeTransform:
     def identity(self) -> bool:
         return self.normalize == "none" and self.topk == 0
 
-    def as_metadata(self) -> dict[str, str]:
-        return {"normalize": self.normalize, "topk": str(self.topk), "topk_power": repr(float(self.power))}
-
     def as_json(self) -> dict:
         return {"normalize": self.normalize, "topk": self.topk, "topk_power": self.power}
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, str]) -> RelativeTransform:
-        values = {key: meta.get(key, default) for key, default in LEGACY.items()}
-        try:
-            return cls(values["normalize"], int(values["topk"]), float(values["topk_power"])).check()
-        except ValueError as exc:
-            raise StitchError(f"bad relative-transform metadata {values}: {exc}") from None
 
     def describe(self) -> str:
         parts = [] if self.normalize == "none" else [f"normalize {self.normalize}"]

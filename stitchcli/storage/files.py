@@ -40,6 +40,11 @@ class Header:
     tensors: dict[str, TensorSpec]
     data_offset: int = 0  # where the tensors' bytes begin in the file (8 + the header's length)
 
+    @property
+    def kind(self) -> str | None:
+        """The stitchcli file kind the metadata records (embeddings, anchors, head), if any."""
+        return self.metadata.get("kind")
+
 
 class _Invalid(ValueError):
     """What is wrong with a header (becomes the end of a one-line error)."""

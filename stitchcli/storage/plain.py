@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 FORMAT = "stitchcli"
 KINDS = ("embeddings", "anchors", "head")
+# The layout of stitchcli's files, written into every one; a file of a newer version is refused in
+# one line (a file without the key predates it: version 1).
+FORMAT_VERSION = 1
+HEADER_KEYS = frozenset({"format", "kind", "stitchcli_version", "format_version"})
 
 
 @dataclass
@@ -143,17 +147,23 @@ def atomic_dir(path: Path) -> Iterator[Path]:
 def header_metadata(kind: str, metadata: dict) -> dict[str, str]:
     """The string metadata of a stitchcli file: format, kind and version, then ``metadata`` (values
     that are not strings stored as JSON, None left out)."""
-    meta = {"format": FORMAT, "kind": kind, "stitchcli_version": __version__}
+    meta = {"format": FORMAT, "kind": kind, "stitchcli_version": __version__,
+            "format_version": str(FORMAT_VERSION)}
     for key, value in metadata.items():
         if value is not None:
             meta[key] = value if isinstance(value, str) else json.dumps(value)
     return meta
 
 
+def output_key_of(metadata: dict[str, str]) -> str | None:
+    """What a file's writer recorded its output depends on (a rerun with the same key is up to date)."""
+    return metadata.get("output_key")
+
+
 def own_metadata(metadata: dict[str, str]) -> dict[str, str]:
     """A file's metadata without what ``header_metadata`` writes anew (format, kind, version): what
     a file derived from it (relative vectors, joined shards) carries over."""
-    return {k: v for k, v in metadata.items() if k not in ("format", "kind", "stitchcli_version")}
+    return {k: v for k, v in metadata.items() if k not in HEADER_KEYS}
 
 
 def save(path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
@@ -228,6 +238,7 @@ def inspect_file(path: Path, kind: str | None = None, fd: int | None = None) -> 
             hint="stitchcli files are written by `stitch embed`, `stitch anchors` and "
             "`stitch train-head`.",
         )
+    check_version(path, metadata)
     if kind is not None and metadata["kind"] != kind:
         raise StitchError(
             f"{path} is {article(metadata['kind'])} {metadata['kind']} file, expected "
@@ -235,6 +246,19 @@ def inspect_file(path: Path, kind: str | None = None, fd: int | None = None) -> 
             hint=kind_hint(kind),
         )
     return header
+
+
+def check_version(path: Path, metadata: dict[str, str]) -> None:
+    """Refuse, in one line, a file written in a newer format than this stitchcli reads."""
+    raw = metadata.get("format_version", "1")
+    try:
+        version = int(raw)
+    except ValueError:
+        raise StitchError(f"{path}: metadata 'format_version' must be an integer, got {raw!r}") from None
+    if version > FORMAT_VERSION:
+        raise StitchError(f"{path} is in stitchcli's file format {version}; this stitchcli ({__version__}) "
+                          f"reads format {FORMAT_VERSION} and older",
+                          hint="upgrade stitchcli: pip install -U stitchcli.")
 
 
 def load_file(path: Path, kind: str | None = None) -> StitchFile:

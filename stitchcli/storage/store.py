@@ -23,6 +23,7 @@ from stitchcli.storage.plain import (
     inspect_file,
     load_file,
     missing_tensor,
+    output_key_of,
     own_metadata,
     read_metadata,
     save,
@@ -34,7 +35,7 @@ __all__ = [
     "FORMAT", "KINDS", "StitchFile", "atomic_dir",
     "atomic_path", "check_writable", "decoded_metadata", "fingerprint",
     "header_metadata", "inspect", "is_labelled", "load", "load_metadata_checked", "missing_tensor",
-    "own_metadata", "read_metadata", "require_labels", "save",
+    "output_key_of", "own_metadata", "read_metadata", "require_labels", "save",
 ]
 
 

@@ -8,6 +8,7 @@ import torch
 
 from stitchcli.defaults import MIN_RELATIVE_SPREAD
 from stitchcli.errors import StitchError
+from stitchcli.translate.registry import NO_MAP, TRANSLATIONS
 
 Translator = Callable[[torch.Tensor], torch.Tensor]
 
@@ -126,21 +127,12 @@ def fit_auto(source: torch.Tensor, target: torch.Tensor) -> Translator:
     return TRANSLATIONS[choose_translation(source, target)](source, target)
 
 
-TRANSLATIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], Translator]] = {
-    "procrustes": fit_procrustes,
-    "affine": fit_affine,
-    "ridge": fit_ridge,
-    "auto": fit_auto,
-}
-
-
 def translation_methods(values: list[str] | None) -> list[str | None]:
     """``--translate`` values, checked: ``none`` (or nothing given) is None, the plain head."""
-    methods = [None if value == "none" else value for value in (values or ["none"])]
+    methods = [None if value == NO_MAP else value for value in (values or [NO_MAP])]
     for method in methods:
-        if method is not None and method not in TRANSLATIONS:
-            raise StitchError(f"unknown translation {method!r}",
-                              hint=f"choose none, {', '.join(TRANSLATIONS)}.")
+        if method is not None:
+            TRANSLATIONS.get(method)  # an unknown name: one line with the choices
     return methods
 
 
@@ -156,11 +148,9 @@ def fit_translation(method: str, source: torch.Tensor, target: torch.Tensor) -> 
     (and a ridge map shrinks). Identical means equal up to float noise: the same encoder run on the
     anchors in other batches (a test file's embed) differs from the train file's in the last bits.
     """
-    if method not in TRANSLATIONS:
-        raise StitchError(f"unknown translation {method!r}",
-                          hint=f"choose one of none, {', '.join(TRANSLATIONS)}.")
+    fit = TRANSLATIONS.get(method)
     if source.shape[0] != target.shape[0]:
         raise StitchError("anchor embeddings to translate between have different anchor counts")
     if source.shape == target.shape and torch.allclose(source.float(), target.float(), rtol=1e-4, atol=1e-6):
         return _identity
-    return TRANSLATIONS[method](source, target)
+    return fit(source, target)

@@ -10,6 +10,7 @@ import torch
 from stitchcli.anchors.anchor_set import anchor_positions_in, load_anchor_set
 from stitchcli.anchors.strategies import select_anchors
 from stitchcli.errors import StitchError
+from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.storage import store
 
 FROM_FILE = "file"  # the strategy name of anchors read from --anchors
@@ -97,17 +98,19 @@ def load_sweep_data(train: list[Path], test: list[Path], anchors: Path | None,
     label_names = train_files[0].meta_json("label_names", [])
     file_anchors = None
     if anchors is not None:
-        file_anchors = anchor_positions_in(train_files[0].metadata, train_files[0].require("indices"),
+        first = train_files[0]
+        file_anchors = anchor_positions_in(EmbeddingsMeta.of(first), first.require("indices"),
                                            load_anchor_set(anchors))
         if file_anchors is None:
             raise StitchError(f"the anchors of {anchors} are not rows of {train_files[0].path}",
                               hint="give the train files of the source the anchors were chosen from.")
-    specs = [f.metadata.get("encoder", "?") for f in train_files]
+    specs = [EmbeddingsMeta.of(f).encoder for f in train_files]
     if validation is None:
         test_files = _load_group(test, "test")
         for spec, file in zip(specs, test_files, strict=True):
-            if file.metadata.get("encoder") != spec:
-                raise StitchError(f"{file.path} comes from {file.metadata.get('encoder')} but the "
+            theirs = EmbeddingsMeta.of(file).encoder
+            if theirs != spec:
+                raise StitchError(f"{file.path} comes from {theirs} but the "
                                   f"train file in its place from {spec}",
                                   hint="give the --test files in the order of the --train files.")
         keep = torch.arange(len(labels))

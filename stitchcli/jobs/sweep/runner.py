@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from stitchcli import defaults
+from stitchcli import defaults, events
 from stitchcli.errors import StitchError
 from stitchcli.heads.head import HeadConfig
 from stitchcli.heads.logistic import probe_accuracy
@@ -190,7 +190,7 @@ def run_recipe(cache: _Cache, recipe: Recipe) -> RecipeResult:
     data, options = cache.data, cache.request.training
     request = TrainRequest(Path(), recipe.space, recipe.arch, options.hidden, options.activation,
                            options.epochs, options.lr, options.batch_size, options.weight_decay,
-                           options.seed + cache.seed - cache.request.seed, quiet=True)
+                           options.seed + cache.seed - cache.request.seed)
     inputs = [cache.features(recipe, e) for e in range(len(data.spaces))]
     matrix = []
     for h, (train, _) in enumerate(inputs):
@@ -199,7 +199,8 @@ def run_recipe(cache: _Cache, recipe: Recipe) -> RecipeResult:
         key = ((recipe.space, recipe.arch) if recipe.space == "absolute"
                else (recipe.relative_key, recipe.transform, recipe.arch), h)
         if key not in cache.modules:  # translated recipes share their absolute heads
-            cache.modules[key] = fit_module(config, train, data.train_labels, request)
+            with events.quietly():  # no bar per head
+                cache.modules[key] = fit_module(config, train, data.train_labels, request)
         module = cache.modules[key]
         matrix.append([accuracy(_predict(module, _read_by(cache, recipe, h, e, held_out)),
                                 data.held_out_labels)

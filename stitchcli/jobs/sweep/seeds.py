@@ -26,12 +26,6 @@ def half_width(values: list[float]) -> float:
     return (_T95[n - 2] if n - 2 < len(_T95) else 1.96) * spread / math.sqrt(n)
 
 
-def interval(values: list[float]) -> tuple[float, float]:
-    """Mean ± t · s / √n: a 95% interval of the mean of ``values`` (one value: that value)."""
-    mean, half = sum(values) / len(values), half_width(values)
-    return mean - half, mean + half
-
-
 def _mean(values: list[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return sum(kept) / len(kept) if len(kept) == len(values) and kept else None

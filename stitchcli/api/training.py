@@ -1,0 +1,94 @@
+"""``train_head`` on arrays: the head ``stitch train-head`` trains on a file of the same rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stitchcli import defaults
+from stitchcli.api import arrays
+from stitchcli.api.heads import StitchHead
+from stitchcli.errors import StitchError
+
+
+def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | Path | None = None,
+               encoder=None, space: str = defaults.SPACE, arch: str | None = None,
+               translate: str | None = None, similarity: str = defaults.SIMILARITY,
+               center: bool = defaults.CENTER, normalize: str = defaults.NORMALIZE, topk: int = defaults.TOPK,
+               topk_power: float = defaults.TOPK_POWER, hidden: int = defaults.HIDDEN,
+               activation: str = defaults.ACTIVATION, epochs: int = defaults.EPOCHS, lr: float = defaults.LR,
+               batch_size: int = defaults.BATCH_SIZE, weight_decay: float = 0.0, seed: int = 0) -> StitchHead:
+    """Train a classification head on embeddings held in memory, with ``stitch train-head``'s defaults.
+
+    Args:
+        x: train embeddings (N, D): a list of rows, a numpy array or a torch tensor.
+        labels: N class names (strings, numbered in sorted order as ``stitch embed`` numbers a
+            source's labels), or N integer ids (into ``label_names`` if given).
+        anchors: the anchors' embeddings (K, D) by the same encoder. Needed by relative heads and by
+            absolute heads that translate (the default): the head carries them.
+        label_names: the class names that integer ``labels`` index.
+        anchor_set: the anchor file (``stitch anchors``) the anchors were embedded from, in its order:
+            the head carries it, so ``predict(samples, encoder=...)`` can embed the anchors anywhere.
+        encoder: the ``Encoder`` (or its spec) that made ``x``, recorded in the head.
+        space, arch, translate, similarity, center, normalize, topk, topk_power, hidden, activation,
+            epochs, lr, batch_size, weight_decay, seed: as ``stitch train-head`` and ``stitch embed``
+            (``similarity`` and ``center``: how the relative vectors are made from ``anchors``).
+
+    Returns:
+        A ``StitchHead``; ``save(path)`` writes the tensors and metadata ``stitch train-head`` writes for
+        a file of the same rows (apart from the names of the train file and its source).
+
+    Example:
+        >>> head = st.train_head(x_train, labels, anchors=anchor_x)
+        >>> head.save("head.safetensors")
+    """
+    from stitchcli.api.encoder import Encoder
+    from stitchcli.api.vectors import content_fingerprint, rows_of
+    from stitchcli.heads import TrainRequest
+    from stitchcli.heads import train_head as train
+    from stitchcli.metadata import RelativeSpec
+    from stitchcli.relspace import RelativeTransform
+
+    x = arrays.matrix(x, "x")
+    ids, names = arrays.labels(labels, len(x), label_names)
+    if anchors is not None:
+        anchors = arrays.matrix(anchors, "anchors", dim=x.shape[1])
+    if translate is None:  # as train-head: absolute heads translate by default, relative ones never
+        translate = defaults.TRANSLATE if space == "absolute" else "none"
+    if anchors is None and (space == "relative" or translate != "none"):
+        raise StitchError(f"a {space} head that reads other encoders needs anchors= (the anchors' "
+                          "embeddings by the encoder that made x)",
+                          hint="or give translate='none' for an absolute head that reads this encoder only.")
+    relative = anchors_file = None
+    if anchors is not None:
+        fingerprint = content_fingerprint(anchors)
+        if anchor_set is not None:
+            fingerprint, anchors_file = _anchor_set(anchor_set, len(anchors))
+        relative = RelativeSpec(fingerprint, similarity, bool(center), len(anchors))
+    elif anchor_set is not None:
+        raise StitchError("anchor_set= needs anchors= (the set's anchors embedded by the encoder of x)")
+    if isinstance(encoder, Encoder):
+        spec, pooling, modality = encoder.spec, encoder.pooling, encoder.modality
+    else:
+        spec, pooling, modality = str(encoder) if encoder is not None else "?", "?", "?"
+    rows = rows_of(x, labels=ids, label_names=names, anchors=anchors, relative=relative,
+                   relative_vectors=space == "relative", encoder=spec, pooling=pooling,
+                   modality=modality, anchors_file=anchors_file, name="x")
+    from stitchcli.api.vectors import SOURCE
+
+    request = TrainRequest(
+        Path(SOURCE), space, arch, hidden, activation, epochs, lr, batch_size, weight_decay, seed,
+        transform=RelativeTransform(normalize, topk, topk_power), translate=translate,
+        anchors=None if anchors_file is None else Path(anchors_file))
+    return StitchHead(train(request, rows))
+
+
+def _anchor_set(path: str | Path, count: int) -> tuple[str, str]:
+    """The fingerprint and resolved path of an anchor file holding ``count`` anchors."""
+    from stitchcli.anchors.anchor_set import load_anchor_set
+
+    if not Path(path).is_file():
+        raise StitchError(f"anchor file not found: {path}")
+    loaded = load_anchor_set(Path(path))
+    if len(loaded.indices) != count:
+        raise StitchError(f"anchors has {count} rows but the anchor set {path} holds {len(loaded.indices)}")
+    return loaded.fingerprint, str(Path(path).resolve())

@@ -1,0 +1,89 @@
+"""One metadata value parsed and checked: text, numbers, flags and JSON, errors naming the file and key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from stitchcli.errors import StitchError
+
+REQUIRED: Any = object()  # no default: a file without the key is refused
+
+
+def _missing(where: str, key: str) -> StitchError:
+    return StitchError(f"{where} is missing metadata '{key}'",
+                       hint="the file is damaged or was not written by stitchcli; write it again.")
+
+
+def text(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` as it is (``default`` when absent; absent and required: one line)."""
+    if key in meta:
+        return meta[key]
+    if default is REQUIRED:
+        raise _missing(where, key)
+    return default
+
+
+def integer(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` as an int."""
+    if key not in meta:
+        return text(meta, key, where, default)
+    raw = meta[key]
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise StitchError(f"{where}: metadata '{key}' must be an integer, got {raw!r}") from None
+
+
+def number(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` as a float."""
+    if key not in meta:
+        return text(meta, key, where, default)
+    raw = meta[key]
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise StitchError(f"{where}: metadata '{key}' must be a number, got {raw!r}") from None
+
+
+def flag(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` (``true`` / ``false``) as a bool."""
+    if key not in meta:
+        return text(meta, key, where, default)
+    raw = meta[key]
+    if raw not in ("true", "false"):
+        raise StitchError(f"{where}: metadata '{key}' must be true or false, got {raw!r}")
+    return raw == "true"
+
+
+def decoded(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` decoded from JSON."""
+    if key not in meta:
+        return text(meta, key, where, default)
+    raw = meta[key]
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        raise StitchError(f"{where}: metadata '{key}' is not valid JSON") from None
+
+
+def strings(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]``: a JSON list of strings."""
+    if key not in meta:
+        return text(meta, key, where, default)
+    value = decoded(meta, key, where)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise StitchError(f"{where}: {key} must be a JSON list of strings")
+    return value
+
+
+def written(values: Mapping[str, Any]) -> dict[str, str]:
+    """Metadata as a file stores it: None left out, strings as they are, anything else as JSON."""
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in values.items() if value is not None}
+
+
+def short(value: float, digits: str) -> str:
+    """A score as train-head writes it (``digits``: a format spec such as ``.6f``)."""
+    return format(value, digits)
