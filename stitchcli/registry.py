@@ -115,11 +115,13 @@ class Registry(Generic[T]):
     def _register_plugin(self, entry_name: str, obj: Any) -> None:
         self.register(getattr(obj, self.named_by) if self.named_by else entry_name, obj)
 
-    def get(self, name: str, default: Any = _MISSING) -> T:
+    def get(self, name: str, default: Any = _MISSING, *, load: bool = True) -> T:
         """The entry named ``name`` (imported now if it was registered lazily). An unknown name
         raises the one-line ``unknown <kind> 'name'`` error with the choices, or returns ``default``
-        when one is given (as ``dict.get``)."""
-        self._ready()
+        when one is given (as ``dict.get``). ``load=False``: a built-in or already registered entry,
+        without loading plugins (for help texts)."""
+        if load:
+            self._ready()
         entry = self._entries.get(name, _MISSING) if isinstance(name, str) else _MISSING
         if entry is _MISSING:
             if default is not _MISSING:

@@ -354,3 +354,22 @@ def test_images_embed_and_predict_as_the_cli(image_folder, timm_weights, tmp_pat
     with pytest.raises(StitchError, match="not an image") as excinfo:
         head.predict([3], encoder=enc)
     _one_line(excinfo)
+
+
+def test_a_head_embeds_its_anchor_set_with_the_encoder_given(cli, encoders, tiny_bert):
+    """With an anchor file and an encoder instead of anchor vectors, the set's anchors are embedded."""
+    tensors = cli["tensors"]["train"]
+    names = ["neg", "pos"]
+    labels = [names[i] for i in tensors["labels"].tolist()]
+    head = st.train_head(tensors["embeddings"], labels, anchor_set=cli["anchors"], encoder=encoders["own"])
+    assert head.head.anchor_embeddings.shape == (16, 32) and head.head.anchor_set() is not None
+    assert torch.allclose(head.head.anchor_embeddings, tensors["anchor_embeddings"], atol=1e-5)
+
+
+def test_importing_the_api_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, stitchcli, stitchcli.api; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr

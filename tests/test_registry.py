@@ -88,3 +88,4 @@ def test_plugins_register_under_their_entry_name_or_their_own(monkeypatch):
     assert by_entry.names() == ["entry_name"] and by_name.names() == ["own_name"]
     assert by_entry.names(load=True) == ["entry_name"]
     assert Registry("x", group="g").names(load=False) == []
+    assert Registry("x", group="g").get("y", None, load=False) is None

@@ -161,7 +161,8 @@ def test_relative_streams_the_same_vectors_as_the_whole_projection(tmp_path):
     anchors = tmp_path / "anchors.safetensors"
     store.save(anchors, "anchors", {"indices": torch.arange(9), "labels": torch.zeros(9, dtype=torch.long)},
                {"dataset": "d", "split": "s", "dataset_fingerprint": "other", "anchors_fingerprint": "a",
-                "strategy": "random", "seed": "0", "num_anchors": "9", "label_names": ["a", "b", "c"]})
+                "strategy": "random", "seed": "0", "num_anchors": "9", "label_names": ["a", "b", "c"],
+                "modality": "text", "num_rows": "30", "samples": "none"})
     # Same anchor set as the file's ("a"): its anchor embeddings are taken from the file.
     out = tmp_path / "rel.safetensors"
     recompute_relative(index, anchors, "cosine+euclidean", False, None, out, block_rows=4)

@@ -117,21 +117,6 @@ def test_bad_center_value_is_a_usage_error(world):
     assert result.exit_code == 2 and "on or off" in result.stderr
 
 
-def test_old_heads_without_transform_metadata_read_raw_vectors(world, tmp_path):
-    head = tmp_path / "head.safetensors"
-    ok("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative", "--normalize", "none",
-       "--out", head, "--quiet")
-    file = store.load(head)
-    old = tmp_path / "old.safetensors"
-    legacy = {k: v for k, v in file.metadata.items()
-              if k not in ("normalize", "topk", "topk_power", "format", "kind")}
-    store.save(old, "head", file.tensors, legacy)
-    assert "normalize" not in store.load(old).metadata
-    results = [json.loads(ok("evaluate", "--head", h, "--embeddings", world["files"]["testB"], "--json"))
-               for h in (head, old)]
-    assert results[0]["results"][0]["accuracy"] == results[1]["results"][0]["accuracy"]
-
-
 def test_normalised_heads_evaluate_alongside_raw_ones(world, tmp_path):
     heads = []
     for normalize in ("none", "file", "anchors"):
@@ -221,15 +206,6 @@ def test_seeds_give_means_and_intervals(world):
     table = ok("sweep", *files_of(world, "train"), *files_of(world, "test"), "--anchors", world["anchors"],
                "--strategy", "random", "--num-anchors", "3", "--num-anchors", "40", "--seeds", "2")
     assert "95% interval" in table and "within noise" in table
-
-
-def test_interval_is_the_t_interval_of_the_mean():
-    from stitchcli.jobs.sweep.seeds import interval
-
-    assert interval([0.5]) == (0.5, 0.5)
-    low, high = interval([0.1, 0.3])
-    assert (low + high) / 2 == pytest.approx(0.2)
-    assert high - low == pytest.approx(2 * 12.706 * (0.1414213 / 2 ** 0.5), rel=1e-4)
 
 
 def numbers(text: str) -> list[str]:

@@ -117,7 +117,7 @@ def anchor_set_from(tensors: dict, meta: AnchorSetMeta, where: str) -> AnchorSet
     (``where`` names the file in errors)."""
     try:
         indices = tensors["indices"].to(torch.long)
-        views = [AnchorView.from_json(entry, rows) for entry, rows in zip(
+        views = [AnchorView.from_json(entry, rows, where) for entry, rows in zip(
             meta.views, tensors["view_indices"].long(), strict=True)] if meta.views is not None else []
         modalities = [view.modality for view in views] or [meta.modality]
         samples = [StoredSamples.from_tensors(modality, tensors, f"samples.{number}", len(indices), where)

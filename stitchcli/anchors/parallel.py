@@ -28,12 +28,15 @@ class AnchorView:
                 "modality": self.modality, "num_rows": self.num_rows, **self.read_options.as_metadata()}
 
     @classmethod
-    def from_json(cls, entry: dict, indices: torch.Tensor) -> AnchorView:
-        read = ReadOptions(entry["split"], entry.get("text_column", "text"),
-                           entry.get("label_column", "label"), entry.get("image_column", "image"),
-                           entry.get("streaming") == "true")
-        return cls(entry["source"], entry["split"], entry["fingerprint"], entry["modality"],
-                   int(entry["num_rows"]), read, indices)
+    def from_json(cls, entry: dict, indices: torch.Tensor, where: str = "anchor set") -> AnchorView:
+        """A view as ``as_json`` wrote it into its anchor set's ``views`` (checked key by key)."""
+        from stitchcli.metadata import values as v
+        from stitchcli.metadata.common import read_options
+
+        where = f"{where} (a parallel view)"
+        return cls(v.text(entry, "source", where), v.text(entry, "split", where),
+                   v.text(entry, "fingerprint", where), v.text(entry, "modality", where),
+                   v.integer(entry, "num_rows", where), read_options(entry, where), indices)
 
 
 def absolute(source: str) -> str:

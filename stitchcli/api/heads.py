@@ -172,7 +172,8 @@ class StitchHead:
     def _carried(self):  # noqa: ANN202 - an AnchorSet
         carried = self.head.anchor_set()
         if carried is None:
-            raise StitchError(f"head {self.head.path} does not carry its anchor set, so it cannot embed its "
+            where = self.head.path if self.head.path != Path() else "(trained from arrays)"
+            raise StitchError(f"head {where} does not carry its anchor set, so it cannot embed its "
                               "anchors with another encoder",
                               hint="embed them yourself and call head.predict_vectors(x, anchors=...).")
         return carried

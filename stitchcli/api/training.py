@@ -24,7 +24,8 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
         labels: N class names (strings, numbered in sorted order as ``stitch embed`` numbers a
             source's labels), or N integer ids (into ``label_names`` if given).
         anchors: the anchors' embeddings (K, D) by the same encoder. Needed by relative heads and by
-            absolute heads that translate (the default): the head carries them.
+            absolute heads that translate (the default): the head carries them. Given ``anchor_set``
+            and an ``Encoder`` instead, the set's anchors are embedded with it.
         label_names: the class names that integer ``labels`` index.
         anchor_set: the anchor file (``stitch anchors``) the anchors were embedded from, in its order:
             the head carries it, so ``predict(samples, encoder=...)`` can embed the anchors anywhere.
@@ -42,14 +43,19 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
         >>> head.save("head.safetensors")
     """
     from stitchcli.api.encoder import Encoder
-    from stitchcli.api.vectors import content_fingerprint, rows_of
+    from stitchcli.api.vectors import SOURCE, content_fingerprint, rows_of
     from stitchcli.heads import TrainRequest
     from stitchcli.heads import train_head as train
+    from stitchcli.heads.inputs import SPACES
     from stitchcli.metadata import RelativeSpec
     from stitchcli.relspace import RelativeTransform
 
+    if space not in SPACES:
+        raise StitchError(f"unknown space {space!r}", hint=f"choose {' or '.join(SPACES)}.")
     x = arrays.matrix(x, "x")
     ids, names = arrays.labels(labels, len(x), label_names)
+    if anchors is None and anchor_set is not None and isinstance(encoder, Encoder):
+        anchors = _embedded_anchors(anchor_set, encoder)
     if anchors is not None:
         anchors = arrays.matrix(anchors, "anchors", dim=x.shape[1])
     if translate is None:  # as train-head: absolute heads translate by default, relative ones never
@@ -73,10 +79,9 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
     rows = rows_of(x, labels=ids, label_names=names, anchors=anchors, relative=relative,
                    relative_vectors=space == "relative", encoder=spec, pooling=pooling,
                    modality=modality, anchors_file=anchors_file, name="x")
-    from stitchcli.api.vectors import SOURCE
-
     request = TrainRequest(
-        Path(SOURCE), space, arch, hidden, activation, epochs, lr, batch_size, weight_decay, seed,
+        embeddings=Path(SOURCE), space=space, arch=arch, hidden=hidden, activation=activation, epochs=epochs,
+        lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed,
         transform=RelativeTransform(normalize, topk, topk_power), translate=translate,
         anchors=None if anchors_file is None else Path(anchors_file))
     return StitchHead(train(request, rows))
@@ -92,3 +97,13 @@ def _anchor_set(path: str | Path, count: int) -> tuple[str, str]:
     if len(loaded.indices) != count:
         raise StitchError(f"anchors has {count} rows but the anchor set {path} holds {len(loaded.indices)}")
     return loaded.fingerprint, str(Path(path).resolve())
+
+
+def _embedded_anchors(path: str | Path, encoder):  # noqa: ANN001, ANN202 - an api Encoder -> tensor
+    """The anchors of the anchor file ``path``, embedded by ``encoder`` (as ``stitch embed`` embeds them)."""
+    from stitchcli.anchors.anchor_set import load_anchor_set
+
+    if not Path(path).is_file():
+        raise StitchError(f"anchor file not found: {path}")
+    view = load_anchor_set(Path(path)).viewed(None, "python", encoder.modality)
+    return encoder.embed_dataset(view.load_source(), view.indices.tolist())

@@ -23,8 +23,7 @@ def evaluate(
         "an encoder of another width) instead of failing.")] = False,
     translate: Annotated[list[str] | None, translate_option(
         "For absolute heads on other encoders, the map fitted on the shared anchors (repeat to compare "
-        "side by side)", "the map each head records (train-head --translate), else none",
-        repeatable=True)] = None,
+        "side by side)", "the map each head records (train-head --translate), else none")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]); with "
         "--per-class also each pair's confusion matrix, PLOT-confusion-N.png; for a reconstruction "

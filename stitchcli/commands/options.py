@@ -67,7 +67,10 @@ TrustRemoteCodeOpt = Annotated[bool, typer.Option(
     "--trust-remote-code", help="Allow model code from the hub repo to run (off by default).",
     rich_help_panel=MODEL)]
 ARCH_CHOICES = ARCHITECTURES.choices_text(described=True)
-ArchOpt = Annotated[str, typer.Option(help=f"{ARCH_CHOICES}.")]
+# Commands that train classifiers only (run, sweep) list the architectures that fit class labels.
+NOT_CLASSIFIERS = tuple(getattr(TASKS.get("classification", load=False), "refuses", ()))
+ArchOpt = Annotated[str, typer.Option(
+    help=f"{ARCHITECTURES.choices_text(described=True, exclude=NOT_CLASSIFIERS)}.")]
 TASK_CHOICES = TASKS.choices_text()
 ACTIVATION_CHOICES = ACTIVATIONS.choices_text()
 STRATEGY_CHOICES = STRATEGIES.choices_text(described=True)

@@ -11,14 +11,14 @@ from stitchcli import defaults
 from stitchcli.anchors import STRATEGIES
 from stitchcli.commands.options import (
     ACTIVATION_CHOICES,
-    SIMILARITY_CHOICES,
+    NOT_CLASSIFIERS,
     JsonOpt,
     QuietOpt,
     SeedOpt,
     translate_option,
 )
 from stitchcli.heads import ARCHITECTURES
-from stitchcli.relspace import NORMALIZATIONS
+from stitchcli.relspace import NORMALIZATIONS, SIMILARITIES
 
 GRID = "Grid (repeat an option to try several values)"
 TRAINING = "Head training"
@@ -52,7 +52,7 @@ def sweep(
         help=f"Number of anchors (a prefix of --anchors) (default: all of --anchors, else "
         f"{defaults.NUM_ANCHORS} or every train row if fewer).", rich_help_panel=GRID)] = None,
     similarity: Annotated[list[str] | None, typer.Option(
-        help=f"{SIMILARITY_CHOICES} (default: "
+        help=f"{SIMILARITIES.choices_text()}, or several joined by '+' (default: "
         f"{defaults.SIMILARITY}).", rich_help_panel=GRID)] = None,
     center: Annotated[list[str] | None, typer.Option(
         help=f"Centre on the anchors' mean before the similarity: on or off (default: "
@@ -67,7 +67,7 @@ def sweep(
     topk_power: Annotated[list[float] | None, typer.Option(
         help=f"Power of the kept values (default: {defaults.TOPK_POWER}).", rich_help_panel=GRID)] = None,
     arch: Annotated[list[str] | None, typer.Option(
-        help=f"Head: {ARCHITECTURES.choices_text()} (default: {defaults.ARCH}).",
+        help=f"Head: {ARCHITECTURES.choices_text(exclude=NOT_CLASSIFIERS)} (default: {defaults.ARCH}).",
         rich_help_panel=GRID)] = None,
     baseline: Annotated[bool, typer.Option(
         "--baseline", help="Also the absolute heads (raw embeddings), one per --arch.",

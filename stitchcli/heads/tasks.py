@@ -58,6 +58,12 @@ class Task:
         if columns:
             raise StitchError("--target-column is for --task regression")
 
+    def loss(self):  # noqa: ANN201 - a torch loss module
+        """What training by Adam minimises (a value head: squared error of standardised targets)."""
+        from torch import nn
+
+        return nn.MSELoss()
+
     def wrap(self, module, outputs: int):  # noqa: ANN001, ANN201 - torch modules
         """The module a head of this task runs (a value head puts outputs back on the targets' scale)."""
         from stitchcli.heads.scaled import TargetScaled
@@ -138,6 +144,11 @@ class Classification(Task):
 
     def refusal(self, arch: str) -> str:
         return f"--arch {arch} predicts values, not classes"
+
+    def loss(self):  # noqa: ANN201
+        from torch import nn
+
+        return nn.CrossEntropyLoss()
 
     def wrap(self, module, outputs: int):  # noqa: ANN001, ANN201
         return module

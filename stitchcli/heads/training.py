@@ -99,9 +99,9 @@ def fit_module(config: HeadConfig, inputs, labels: torch.Tensor, request: TrainR
         mean, scale = target_statistics(labels, config.task)
         module.target_mean.copy_(mean)
         module.target_scale.copy_(scale)
-        _fit(module.inner, inputs, (labels.float() - mean) / scale, request, nn.MSELoss())
+        _fit(module.inner, inputs, (labels.float() - mean) / scale, request, get_task(config.task).loss())
         return module.eval()
-    return _fit(module, inputs, labels, request, nn.CrossEntropyLoss())
+    return _fit(module, inputs, labels, request, get_task(config.task).loss())
 
 
 def target_statistics(targets: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:

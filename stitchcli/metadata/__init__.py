@@ -6,9 +6,8 @@ where its type is defined, with one default.
 """
 
 from stitchcli.metadata.anchors import AnchorSetMeta
-from stitchcli.metadata.common import RelativeSpec, Source, read_options
+from stitchcli.metadata.common import RelativeSpec, read_options
 from stitchcli.metadata.embeddings import EmbeddingsMeta, ShardInfo
 from stitchcli.metadata.head import HeadMeta
 
-__all__ = ["AnchorSetMeta", "EmbeddingsMeta", "HeadMeta", "RelativeSpec", "ShardInfo", "Source",
-           "read_options"]
+__all__ = ["AnchorSetMeta", "EmbeddingsMeta", "HeadMeta", "RelativeSpec", "ShardInfo", "read_options"]

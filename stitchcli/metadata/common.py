@@ -1,4 +1,4 @@
-"""What several file kinds record alike: the source rows came from, and how relative vectors were made."""
+"""What several file kinds record alike: how a source was read, and how relative vectors were made."""
 
 from __future__ import annotations
 
@@ -7,25 +7,6 @@ from dataclasses import dataclass
 
 from stitchcli.data.registry import ReadOptions
 from stitchcli.metadata import values as v
-
-
-@dataclass(frozen=True)
-class Source:
-    """The source a file's rows were read from: its path or hub id, split, content and read options."""
-
-    dataset: str
-    split: str
-    fingerprint: str
-    read: ReadOptions
-
-    def to_metadata(self) -> dict[str, str]:
-        return {"dataset": self.dataset, "split": self.split, "dataset_fingerprint": self.fingerprint,
-                **self.read.as_metadata()}
-
-    @classmethod
-    def from_metadata(cls, meta: Mapping[str, str], where: str) -> Source:
-        return cls(v.text(meta, "dataset", where), v.text(meta, "split", where),
-                   v.text(meta, "dataset_fingerprint", where), read_options(meta, where))
 
 
 def read_options(meta: Mapping[str, str], where: str) -> ReadOptions:

@@ -83,7 +83,3 @@ def written(values: Mapping[str, Any]) -> dict[str, str]:
     return {key: value if isinstance(value, str) else json.dumps(value)
             for key, value in values.items() if value is not None}
 
-
-def short(value: float, digits: str) -> str:
-    """A score as train-head writes it (``digits``: a format spec such as ``.6f``)."""
-    return format(value, digits)
