@@ -81,11 +81,11 @@ class StitchGroup(FastHelp, TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):  # noqa: ANN001 - a typer/click Context
-        from stitchcli import events
-        from stitchcli.console import ConsoleReporter
-
         debug = bool(ctx.params.get("debug")) or os.environ.get("STITCH_DEBUG") == "1"
         try:
+            from stitchcli import events
+            from stitchcli.console import ConsoleReporter
+
             # The core reports through the current reporter: progress and status lines on stderr
             # (a command's --quiet or --json installs a quieter one through its output sink).
             with events.use(ConsoleReporter()):

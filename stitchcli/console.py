@@ -70,10 +70,11 @@ class LoggedProgress(Progress):
         log(f"{task.description}: {task.completed:.0f}{total}{rate}{eta}")
 
 
-def progress(*extra_columns, quiet: bool = False) -> Progress:
+def progress(*extra_columns) -> Progress:
     """A progress bar on stderr; ``extra_columns`` go after the count (speed, loss...). Off a
-    terminal, plain lines every ten seconds instead (see ``LoggedProgress``); none when quiet."""
-    if not quiet and not stderr.is_terminal:
+    terminal, plain lines every ten seconds instead (see ``LoggedProgress``). The core's tasks reach
+    it through ``ConsoleReporter``."""
+    if not stderr.is_terminal:
         return LoggedProgress(TextColumn("{task.description}"), console=stderr, disable=True)
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -84,7 +85,7 @@ def progress(*extra_columns, quiet: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=stderr,
         # Only on a terminal: in logs and pipes a redrawn bar is noise around the real output.
-        disable=quiet or not stderr.is_terminal,
+        disable=not stderr.is_terminal,
         transient=False,
     )
 

@@ -202,3 +202,13 @@ def test_every_command_prints_json_with_one_indentation():
         text = path.read_text()
         if path.name != "_output.py":
             assert "json.dumps" not in text and "typer.echo" not in text, f"{path.name}: use Output.data"
+
+
+def test_a_summary_is_json_with_one_indentation_and_quiet_drops_status_lines(world, tmp_path):
+    out = run_cli("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative",
+                  "--out", tmp_path / "h.safetensors", "--json")
+    assert out.exit_code == 0 and out.stdout.startswith('{\n  "head": ') and out.stderr == "", out.stderr
+    assert json.loads(out.stdout)["space"] == "relative"
+    quiet = run_cli("train-head", "--embeddings", world["files"]["trainA"], "--space", "relative",
+                    "--topk", 5000, "--out", tmp_path / "q.safetensors", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == "", quiet.stderr  # a status line

@@ -61,7 +61,7 @@ class StitchHead:
         return Path(path)
 
     def predict(self, samples, encoder: Encoder | str, *, top_k: int = 1, batch_size: int = 32,
-                device: str = "auto", translate: str | None = None, quiet: bool = True) -> list[Prediction]:
+                device: str = "auto", translate: str | None = None) -> list[Prediction]:
         """Labels for ``samples``, embedded (with the head's own anchors) by any encoder of their modality.
 
         Args:
@@ -73,7 +73,6 @@ class StitchHead:
             device: where a spec given as a string is loaded (``auto``, ``cpu``, ``cuda``...).
             translate: an absolute head's map (``ridge``, ``procrustes``, ``affine``, ``auto``, ``none``);
                 default the one it records.
-            quiet: kept for compatibility; nothing is printed.
 
         Returns:
             One ``Prediction`` per sample: what ``stitch predict --encoder`` writes for them.
