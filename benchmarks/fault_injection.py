@@ -4,6 +4,11 @@ an uninterrupted run and that nothing else is left behind (no temp file, no `.pa
 
     .venv/bin/python benchmarks/fault_injection.py [--trials 40] [--seed 0] [--rows 3000]
 
+Then `predict --encoder` failing late, after it embedded (a mixed-type id column into Parquet, one row
+for a head that standardises over the file's rows, labels the head does not know): the command exits
+with one line (or succeeds), leaves no hidden work file (`.OUT.embeddings.safetensors`), no temp file
+and no lock, and after the input is fixed the rerun writes the predictions (`late_failures`).
+
 Each trial: a command (round robin), a signal (random), a delay (uniform over the command's own
 uninterrupted run time, so the kill lands anywhere from start-up to the final write). Inputs are a
 tiny BERT built offline and synthetic texts; every trial runs in the same folder, so the paths that
@@ -142,6 +147,75 @@ def run_trials(work: Path, trials: int, seed: int, rows: int, log=print) -> list
     return failures
 
 
+def _write_texts(path: Path, rows: int, labels=None, ids=None) -> Path:
+    """A JSON Lines file of texts (with ``labels`` and ``ids`` columns where given)."""
+    import json
+
+    rng = random.Random(rows)
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(rows):
+            record = {"text": " ".join(rng.choices(WORDS, k=8))}
+            if labels is not None:
+                record["label"] = labels[i % len(labels)]
+            if ids is not None:
+                record["code"] = ids(i)
+            handle.write(json.dumps(record) + "\n")
+    return path
+
+
+def late_failures(work: Path, log=print) -> list[str]:
+    """`predict --encoder` cases that fail (or used to) after embedding, each followed by the rerun with
+    the input fixed. Returns one line per failed case (empty: all passed)."""
+    inputs, out = work / "in", work / "late"
+    inputs.mkdir(parents=True, exist_ok=True)
+    model, env = tiny_bert(inputs / "tiny-bert"), environment(work)
+    train = _write_texts(inputs / "train.jsonl", 40, labels=["neg", "pos"])
+    anchors, embedded = inputs / "late-anchors.safetensors", inputs / "late-train.safetensors"
+    heads = {space: inputs / f"late-{space}.safetensors" for space in ("relative", "absolute")}
+    for args in (("anchors", "-q", "--dataset", train, "--num", 8, "--out", anchors),
+                 ("embed", "-q", "--encoder", f"hf:{model}", "--dataset", train, "--anchors", anchors,
+                  "--out", embedded),
+                 *(("train-head", "-q", "--embeddings", embedded, "--space", space, "--out", head)
+                   for space, head in heads.items())):
+        subprocess.run(stitch(*args), check=True, env=env, cwd=ROOT)
+    mixed = lambda i: i if i % 2 else f"row-{i}"  # noqa: E731 - ints and strings: no Parquet type
+    cases = {  # name: (head, output, the data that fail late, the data fixed, extra options)
+        "mixed-type ids into Parquet": (
+            heads["absolute"], "p.parquet", dict(rows=6, ids=mixed), dict(rows=6, ids=str),
+            ["--id-column", "code"]),
+        "one row for a head standardised on the file": (
+            heads["relative"], "p.csv", dict(rows=1), dict(rows=4), []),
+        "labels the head does not know": (
+            heads["absolute"], "p.csv", dict(rows=4, labels=["alpha", "beta"]), dict(rows=4), []),
+    }
+    failures = []
+    for name, (head, target, failing, fixed, extra) in cases.items():
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        problems = []
+        for attempt, spec in (("first run", failing), ("rerun, input fixed", fixed)):
+            data = _write_texts(out / "data.jsonl", **spec)
+            run = subprocess.run(stitch("predict", "-q", "--head", head, "--encoder", f"hf:{model}",
+                                        "--dataset", data, "--out", out / target, *extra),
+                                 env=env, cwd=ROOT, capture_output=True, text=True)
+            errors = [line for line in run.stderr.splitlines() if line.startswith("Error: ")]
+            if run.returncode not in (0, 1) or "Traceback" in run.stderr or "looks like a bug" in run.stderr \
+                    or (run.returncode == 1 and len(errors) != 1):
+                problems.append(f"{attempt}: exit {run.returncode}, {run.stderr.strip()[-300:]}")
+            left = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+            if left:
+                problems.append(f"{attempt}: left behind {', '.join(left)}")
+            if attempt.startswith("rerun") and (run.returncode != 0 or not (out / target).is_file()):
+                problems.append(f"{attempt}: no predictions ({run.stderr.strip()[-200:]})")
+            if run.returncode == 0:
+                break  # nothing to fix
+        log(f"late failure  {name:45s}: {'ok' if not problems else 'FAILED: ' + '; '.join(problems)}")
+        if problems:
+            failures.append(f"{name}: {'; '.join(problems)}")
+    shutil.rmtree(out, ignore_errors=True)
+    return failures
+
+
 def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--trials", type=int, default=40)
@@ -152,6 +226,9 @@ def main() -> None:
     shutil.rmtree(args.dir, ignore_errors=True)
     failures = run_trials(args.dir, args.trials, args.seed, args.rows)
     print(f"\n{args.trials - len(failures)} of {args.trials} trials passed")
+    late = late_failures(args.dir)
+    print(f"{3 - len(late)} of 3 late-failure cases passed")
+    failures += late
     for line in failures:
         print("  " + line)
     shutil.rmtree(args.dir, ignore_errors=True)

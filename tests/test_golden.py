@@ -54,7 +54,8 @@ def test_the_comparison_sees_a_changed_tensor_key_and_value(outputs, tmp_path):
 
 
 def test_only_the_documented_keys_are_ignored():
-    assert set(IGNORED_KEYS) == {"format_version", "stitchcli_version"}
+    # output_key: issue 28 keys it on the model's content (encoders/identity.py), which the tmp models vary
+    assert set(IGNORED_KEYS) == {"format_version", "stitchcli_version", "output_key"}
 
 
 def test_the_golden_files_are_small_and_all_kinds_are_there():

@@ -175,7 +175,7 @@ def test_predict_writes_values_and_images(task_world, tmp_path):
     other.mkdir()
     (other / "holiday.jpg").write_bytes(b"x")
     result = run_cli("predict", "--head", decoder, "--embeddings", files["images-test-B"], "--out", other)
-    assert_one_line_error(result, "other files")
+    assert_one_line_error(result, "which no earlier `stitch predict` wrote there")
     assert (other / "holiday.jpg").exists()
     result = run_cli("predict", "--head", decoder, "--embeddings", files["images-test-B"], "--out",
                      tmp_path / "decoded.csv")

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from stitchcli.anchors.parallel import AnchorView, absolute, align_views, select_view
-from stitchcli.anchors.samples import StoredSamples, store_samples, stored_dataset
+from stitchcli.anchors.samples import StoredSamples, samples_digest, store_samples, stored_dataset
 from stitchcli.data import Dataset, ReadOptions, load_dataset
 from stitchcli.errors import StitchError
 from stitchcli.metadata import AnchorSetMeta, EmbeddingsMeta
@@ -88,6 +88,7 @@ def anchor_meta(anchors: AnchorSet, embeddings_encoder: str | None = None) -> An
         num_anchors=len(anchors.indices), label_names=anchors.label_names, read=anchors.read_options,
         modality=anchors.views[0].modality, num_rows=anchors.views[0].num_rows,
         samples_stored=bool(anchors.samples), embeddings_encoder=embeddings_encoder,
+        samples_sha256=samples_digest(anchors.samples) if anchors.samples else None,
         views=[view.as_json() for view in anchors.views] if len(anchors.views) > 1 else None)
 
 
@@ -119,9 +120,15 @@ def anchor_set_from(tensors: dict, meta: AnchorSetMeta, where: str) -> AnchorSet
         indices = tensors["indices"].to(torch.long)
         views = [AnchorView.from_json(entry, rows, where) for entry, rows in zip(
             meta.views, tensors["view_indices"].long(), strict=True)] if meta.views is not None else []
+        _check_rows(indices, views, meta, where)
         modalities = [view.modality for view in views] or [meta.modality]
         samples = [StoredSamples.from_tensors(modality, tensors, f"samples.{number}", len(indices), where)
                    for number, modality in enumerate(modalities)] if meta.samples_stored else []
+        if meta.samples_sha256 is not None and samples_digest(samples) != meta.samples_sha256:
+            raise StitchError(f"{where}: its stored anchor samples do not match the anchor set "
+                              f"{meta.anchors_fingerprint} (metadata 'samples_sha256')",
+                              hint="the samples were replaced or damaged; make the anchor file (or the "
+                              "head carrying it) again.")
         return AnchorSet(
             indices=indices, source=meta.dataset, split=meta.split,
             dataset_fingerprint=meta.dataset_fingerprint, fingerprint=meta.anchors_fingerprint,
@@ -130,6 +137,20 @@ def anchor_set_from(tensors: dict, meta: AnchorSetMeta, where: str) -> AnchorSet
         )
     except (KeyError, ValueError, RuntimeError) as exc:
         raise StitchError(f"anchor set in {where} is missing metadata or tensors ({exc})") from None
+
+
+def _check_rows(indices: torch.Tensor, views: list[AnchorView], meta: AnchorSetMeta, where: str) -> None:
+    """The anchors' rows are as many as the metadata says, and rows of their sources."""
+    if indices.dim() != 1 or len(indices) != meta.num_anchors:
+        raise StitchError(f"{where}: metadata 'num_anchors' is {meta.num_anchors} but the set holds "
+                          f"{indices.numel()} anchor rows", hint="the file is damaged or was edited.")
+    for view in views or [None]:
+        rows = indices if view is None else view.indices
+        size = meta.num_rows if view is None else view.num_rows
+        if len(rows) and (int(rows.min()) < 0 or 0 < size <= int(rows.max())):
+            raise StitchError(f"{where}: an anchor row ({int(rows.min())}…{int(rows.max())}) is outside the "
+                              f"source's {size} rows (metadata 'num_rows')",
+                              hint="the file is damaged or was edited.")
 
 
 def choose_anchors(

@@ -8,6 +8,7 @@ from the file, the source's path and fingerprint stay as provenance. Each view i
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ import torch
 
 from stitchcli.data import Dataset
 from stitchcli.errors import StitchError
+
+_DAMAGED = "the anchor file (or the head carrying it) is damaged or was edited; make it again."
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,20 @@ class StoredSamples:
     def sample(self, position: int):
         raw = self.raw(position)
         if self.modality == "text":
-            return raw.decode("utf-8")
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise StitchError(f"anchor sample {position} stored in the anchor set is not valid UTF-8 "
+                                  "text", hint=_DAMAGED) from None
         from PIL import Image
 
-        with Image.open(io.BytesIO(raw)) as image:
-            image.load()
-            return image
+        try:
+            with Image.open(io.BytesIO(raw)) as image:
+                image.load()
+                return image
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            raise StitchError(f"anchor sample {position} stored in the anchor set is not a readable image",
+                              hint=_DAMAGED) from None
 
     def tensors(self, prefix: str) -> dict[str, torch.Tensor]:
         return {f"{prefix}.data": self.data, f"{prefix}.offsets": self.offsets}
@@ -50,13 +61,27 @@ class StoredSamples:
         data, offsets = tensors.get(f"{prefix}.data"), tensors.get(f"{prefix}.offsets")
         if data is None or offsets is None:
             raise StitchError(f"{where} lacks its anchor samples ({prefix})")
-        samples = cls(modality, data.to(torch.uint8).flatten(), offsets.to(torch.int64).flatten())
+        if data.dtype != torch.uint8 or offsets.dtype != torch.int64 or data.dim() != 1 or offsets.dim() != 1:
+            raise StitchError(f"{where} has malformed anchor samples ({prefix}: {data.dtype} "
+                              f"{tuple(data.shape)} data, {offsets.dtype} {tuple(offsets.shape)} offsets; "
+                              "1-d uint8 and int64 expected)", hint=_DAMAGED)
+        samples = cls(modality, data, offsets)
         ok = (len(offsets) == count + 1 and int(offsets[0]) == 0 and int(offsets[-1]) == len(data)
               and bool((offsets[1:] >= offsets[:-1]).all()))
         if not ok:
             raise StitchError(f"{where} has inconsistent anchor samples ({prefix}: {len(offsets) - 1} "
-                              f"offsets for {count} anchors)")
+                              f"offsets for {count} anchors)", hint=_DAMAGED)
         return samples
+
+
+def samples_digest(samples: list[StoredSamples]) -> str:
+    """The SHA-256 of every view's stored samples (offsets and bytes): recorded with the anchor set so
+    that samples swapped in under the same set fingerprint are refused."""
+    digest = hashlib.sha256()
+    for view in samples:
+        digest.update(view.offsets.to(torch.int64).numpy().astype("<i8").tobytes())
+        digest.update(view.data.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _encoded_image(dataset: Dataset, row: int) -> bytes:

@@ -135,6 +135,8 @@ def select_anchors(
     spaces = [] if spaces is None else [spaces] if isinstance(spaces, torch.Tensor) else list(spaces)
     if k <= 0:
         raise StitchError(f"--num must be positive, got {k}")
+    if not -(2**63) <= seed < 2**64:  # what a torch generator takes
+        raise StitchError(f"--seed must fit in 64 bits, got {seed}")
     if k > len(labels):
         raise StitchError(f"cannot pick {k} anchors from a dataset of {len(labels)} samples")
     if len(spaces) < chosen.min_spaces:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,61 @@ def samples(value: Any, name: str = "samples") -> list:
             raise StitchError(f"{name}: an array of images must be N×H×W or N×H×W×C, got shape "
                               f"{tuple(array.shape)}")
         return list(array)
-    if not isinstance(value, Sequence) and not hasattr(value, "__iter__"):
+    iterable = isinstance(value, Sequence) or hasattr(value, "__iter__")
+    if isinstance(value, Mapping | Set) or not iterable:  # a dict's keys, a set in no order
         raise StitchError(f"{name} must be a list of samples, not {type(value).__name__}")
     return list(value)
+
+
+def image_like(sample: Any) -> bool:
+    """Whether a sample can only be an image (a PIL image, an array, a path object)."""
+    return isinstance(sample, Path | np.ndarray | torch.Tensor) or type(sample).__module__.startswith("PIL.")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def whole(value: Any, name: str, minimum: int | None = 1) -> int:
+    """``value`` as an int of at least ``minimum`` (a bool, float or string refused in one line)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise StitchError(f"{name} must be an integer, not {_kind(value)}")
+    if minimum is not None and value < minimum:
+        raise StitchError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def real(value: Any, name: str) -> float:
+    """``value`` as a finite float (a bool or string refused in one line)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise StitchError(f"{name} must be a number, not {_kind(value)}")
+    if not np.isfinite(float(value)):
+        raise StitchError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def flag(value: Any, what: str) -> bool:
+    """``value`` as a bool (a string such as "no" would read as True)."""
+    if not isinstance(value, bool | np.bool_):
+        raise StitchError(f"{what} must be True or False, not {_kind(value)}")
+    return bool(value)
+
+
+def path(value: Any, what: str) -> Path:
+    """``value`` as a path (a string or a ``Path``)."""
+    if not isinstance(value, str | Path):
+        raise StitchError(f"{what} must be a file path, not {_kind(value)}")
+    return Path(value)
+
+
+def name(value: Any, what: str, example: str) -> str:
+    """``value`` as a name (a string), or one line saying what it should be."""
+    if not isinstance(value, str):
+        raise StitchError(f"{what} must be a name such as {example}, not {_kind(value)}")
+    return value
 
 
 def labels(value: Any, count: int, names: Sequence[str] | None = None) -> tuple[torch.Tensor, list[str]]:
@@ -74,6 +126,8 @@ def labels(value: Any, count: int, names: Sequence[str] | None = None) -> tuple[
 
     if isinstance(value, str | bytes):
         raise StitchError("labels must be a list of labels, not a single string")
+    if value is None or isinstance(value, Mapping | Set) or not hasattr(value, "__iter__"):
+        raise StitchError(f"labels must be a list of class names or ids, not {_kind(value)}")
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     raw = list(np.asarray(value).reshape(-1)) if isinstance(value, np.ndarray) else list(value)
@@ -87,9 +141,12 @@ def labels(value: Any, count: int, names: Sequence[str] | None = None) -> tuple[
     names = [str(n) for n in names]
     if len(set(names)) != len(names):
         raise StitchError("label_names must not repeat a name")
+    if any(isinstance(v, bool) or (isinstance(v, float | np.floating) and not float(v).is_integer())
+           for v in raw):
+        raise StitchError("with label_names, labels must be integer ids into them")
     try:
         ids = torch.tensor([int(v) for v in raw], dtype=torch.long)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise StitchError("with label_names, labels must be integer ids into them") from None
     if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= len(names)):
         raise StitchError(f"labels hold ids outside 0..{len(names) - 1} of label_names")

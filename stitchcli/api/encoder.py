@@ -69,8 +69,7 @@ class Encoder:
 
     def embed_dataset(self, dataset: Dataset, rows, batch_size: int = 32) -> torch.Tensor:
         """Embeddings of ``rows`` of a dataset, through ``stitch embed``'s loop (its chunks and batches)."""
-        if batch_size <= 0:
-            raise StitchError(f"batch_size must be positive, got {batch_size}")
+        arrays.whole(batch_size, "batch_size")
         rows = list(rows)
         vectors = embed_rows(self.model, dataset, rows, batch_size, CHUNK_SIZE)
         return vectors if rows else torch.empty(0, 0)
@@ -103,8 +102,13 @@ def load_encoder(spec: str, *, device: str = "auto", dtype: str = "float32", poo
 
     if not isinstance(spec, str):
         raise StitchError(f"an encoder spec is a string such as hf:NAME, not {type(spec).__name__}")
-    if max_length <= 0:
-        raise StitchError(f"max_length must be positive, got {max_length}")
+    arrays.whole(max_length, "max_length")
+    for name, value in (("device", device), ("dtype", dtype)):
+        if not isinstance(value, str):
+            raise StitchError(f"{name} must be a name such as {'cpu' if name == 'device' else 'float32'}, "
+                              f"not {type(value).__name__}")
+    if pooling is not None and not isinstance(pooling, str):
+        raise StitchError(f"pooling must be a name such as mean, not {type(pooling).__name__}")
     if modality not in (None, "text", "image"):
         raise StitchError(f"modality must be text or image, got {modality!r}")
     options = EncoderOptions(pooling, max_length, device, dtype, None if weights is None else Path(weights),

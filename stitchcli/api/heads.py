@@ -27,7 +27,7 @@ class StitchHead:
 
     def __init__(self, head) -> None:
         self.head = head
-        self._encoders: dict[tuple[str, str], Encoder] = {}  # specs given as strings, loaded once
+        self._encoders: dict[tuple[str, str, str], Encoder] = {}  # specs given as strings, loaded once
         self._anchors: list[tuple[object, tuple, torch.Tensor]] = []  # (model, key, embeddings)
 
     @property
@@ -57,7 +57,7 @@ class StitchHead:
         """Write the head as ``stitch train-head`` does (a ``.safetensors`` file); returns the path."""
         from stitchcli.heads import save_head
 
-        save_head(Path(path), self.head)
+        save_head(arrays.path(path, "path"), self.head)
         return Path(path)
 
     def predict(self, samples, encoder: Encoder | str, *, top_k: int = 1, batch_size: int = 32,
@@ -88,9 +88,10 @@ class StitchHead:
 
         self._classifier()
         samples = arrays.samples(samples)
-        check_top_k(self.head, top_k)
-        if batch_size <= 0:
-            raise StitchError(f"batch_size must be positive, got {batch_size}")
+        if translate is not None:
+            arrays.name(translate, "translate", "ridge")
+        check_top_k(self.head, arrays.whole(top_k, "top_k"))
+        arrays.whole(batch_size, "batch_size")
         if not samples:
             return []
         anchored = needs_anchors(self.head, translate)
@@ -121,7 +122,9 @@ class StitchHead:
         """
         from stitchcli.evaluate.predict import check_top_k
 
-        check_top_k(self.head, top_k)
+        check_top_k(self.head, arrays.whole(top_k, "top_k"))
+        if translate is not None:
+            arrays.name(translate, "translate", "ridge")
         x = arrays.matrix(x, "x")
         if anchors is not None:
             anchors = arrays.matrix(anchors, "anchors", rows=self._anchor_count(), dim=x.shape[1])
@@ -141,10 +144,17 @@ class StitchHead:
         if not isinstance(encoder, str):
             raise StitchError(f"encoder must be an Encoder (st.load_encoder) or a spec such as hf:NAME, "
                               f"not {type(encoder).__name__}")
-        key = (encoder, device)
+        from stitchcli.encoders.identity import encoder_identity
+
+        key = (encoder, device, encoder_identity(encoder))  # a model replaced in place is loaded again
         if key not in self._encoders:
-            texts = all(isinstance(s, str) for s in samples) and self._modality() != "image"
-            self._encoders[key] = load_encoder(encoder, device=device, modality="text" if texts else "image")
+            self._encoders = {k: e for k, e in self._encoders.items() if k[:2] != key[:2]}  # the old one goes
+            # the head's modality; else texts unless a sample can only be an image (a list mixing texts
+            # and numbers is texts, refused as such, not image paths)
+            modality = self._modality()
+            if modality not in ("text", "image"):
+                modality = "image" if any(arrays.image_like(s) for s in samples) else "text"
+            self._encoders[key] = load_encoder(encoder, device=device, modality=modality)
         return self._encoders[key]
 
     def _modality(self) -> str:
@@ -226,6 +236,8 @@ def load_head(head: str | Path) -> StitchHead:
     from stitchcli.heads import resolve_head
     from stitchcli.storage import store
 
+    if not isinstance(head, str | Path):
+        raise StitchError(f"head must be a file path or hf:ORG/NAME, not {type(head).__name__}")
     path = resolve_head(head)
     store.load_metadata_checked(path, kind="head")
     return StitchHead(load(path))

@@ -34,7 +34,7 @@ def relative(x, anchors, *, similarity: str = defaults.SIMILARITY,
     x = arrays.matrix(x, "x", dim=anchors.shape[1])
     if not isinstance(similarity, str):
         raise StitchError(f"similarity must be a name such as cosine, not {type(similarity).__name__}")
-    return arrays.numpy(RelativeProjector(anchors, similarity, bool(center))(x))
+    return arrays.numpy(RelativeProjector(anchors, similarity, arrays.flag(center, "center"))(x))
 
 
 class Translation:

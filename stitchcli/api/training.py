@@ -52,6 +52,17 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
 
     if space not in SPACES:
         raise StitchError(f"unknown space {space!r}", hint=f"choose {' or '.join(SPACES)}.")
+    for key, value in (("topk", topk), ("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size),
+                       ("seed", seed)):
+        arrays.whole(value, key, None)  # the ranges: checked as train-head checks them
+    for key, value in (("lr", lr), ("weight_decay", weight_decay), ("topk_power", topk_power)):
+        arrays.real(value, key)
+    for key, value, example in (("similarity", similarity, "cosine"), ("normalize", normalize, "none"),
+                                ("activation", activation, "gelu")):
+        arrays.name(value, key, example)
+    arrays.flag(center, "center")
+    if anchor_set is not None:
+        arrays.path(anchor_set, "anchor_set")
     x = arrays.matrix(x, "x")
     ids, names = arrays.labels(labels, len(x), label_names)
     if anchors is None and anchor_set is not None and isinstance(encoder, Encoder):

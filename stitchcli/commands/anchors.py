@@ -79,6 +79,11 @@ def anchors(
         raise UsageError("--id-column aligns --parallel views; give at least one --parallel source")
     for path in embeddings or []:
         store.load_metadata_checked(path, kind="embeddings")
+    from stitchcli.commands.options import refuse_overwrite, source_path
+
+    refuse_overwrite(out, {"--dataset" if ids is None else "--ids": source_path(dataset),
+                           "--embeddings": embeddings,
+                           "--parallel": [source_path(view) for view in parallel or []]})
 
     from stitchcli.anchors import choose_anchors, get_strategy, save_anchor_set
     from stitchcli.data import ReadOptions, load_dataset

@@ -91,6 +91,11 @@ def embed(
     check_dataset_exists(dataset)
     if anchors is not None:
         store.load_metadata_checked(anchors, kind="anchors")
+    from stitchcli.commands.options import refuse_overwrite, source_path
+
+    refuse_overwrite([out, *([part.path(out)] if part is not None else [])],
+                     {"--dataset": source_path(dataset), "--anchors": anchors, "--weights": weights},
+                     encoder=encoder)
 
     from stitchcli.console import safe
     from stitchcli.data import ReadOptions

@@ -60,6 +60,9 @@ def evaluate(
 
         plot_format(plot)
         store.check_writable(plot)
+        from stitchcli.commands.options import refuse_overwrite
+
+        refuse_overwrite(plot, {"--head": head, "--embeddings": embeddings}, what="--plot")
     from stitchcli.evaluate import check_scale
 
     check_scale(plot_range)

@@ -43,6 +43,10 @@ def import_vectors(
     if anchor_embeddings_from is not None:
         store.load_metadata_checked(anchor_embeddings_from, kind="embeddings")
     store.check_writable(out)
+    from stitchcli.commands.options import refuse_overwrite
+
+    refuse_overwrite(out, {"VECTORS": vectors, "--ids": ids, "--labels": labels, "--anchors": anchors,
+                           "--anchor-embeddings-from": anchor_embeddings_from})
 
     from stitchcli.console import safe
     from stitchcli.embed import ImportRequest, run_import

@@ -22,6 +22,11 @@ def merge(
 
     output = Output(quiet=quiet)
     store.check_writable(out)
+    from stitchcli.commands.options import refuse_overwrite
+    from stitchcli.storage import index_path, shard_files
+
+    refuse_overwrite([index_path(out), *([out] if concat else [])], {"the shard": shard_files(out)},
+                     what="merge's output")
     index = write_index(out)
     output.log(f"[green]wrote[/] {index}")
     if concat:

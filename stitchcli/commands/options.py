@@ -108,3 +108,23 @@ def check_dataset_exists(source: str) -> None:
     if SOURCES.names(load=False) or entry_points(group="stitchcli.datasets"):
         return  # such a format may read sources that are not paths
     raise StitchError(f"dataset not found: {source}")
+
+
+def refuse_overwrite(out, inputs: dict, encoder: str | None = None, what: str = "--out",  # noqa: ANN001
+                     folder: bool = False, hint: str | None = None) -> None:
+    """Refuse, in one line before any work, an output (``out``: a path or several) that is one of the
+    command's ``inputs`` (``{"--dataset": source, ...}``) or a file of ``encoder``'s local model folder
+    (``hf:DIR``); with ``folder``, an output folder replaced whole that holds an input."""
+    from stitchcli.storage import store
+
+    named = dict(inputs)
+    if encoder is not None and encoder.startswith("hf:"):
+        named["--encoder"] = store.folder_files(encoder[3:])
+    store.refuse_overwrite(out, named, what=what, folder=folder, **({"hint": hint} if hint else {}))
+
+
+def source_path(source: str | None) -> str | None:
+    """The local path a ``--dataset`` names (``ids:FILE`` is its file); None for hub sources."""
+    if source is None or source.startswith("hf:"):
+        return None
+    return source[4:] if source.startswith("ids:") else source

@@ -94,8 +94,14 @@ def predict(
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
     head_path = resolve_head(head)
     meta = HeadMeta.from_metadata(store.load_metadata_checked(head_path, kind="head"), str(head_path))
-    get_task(meta.task).check_output(out)
+    task = get_task(meta.task)
+    task.check_output(out)
     part = parse_shard(shard) if shard is not None else None
+    from stitchcli.commands.options import refuse_overwrite, source_path
+
+    refuse_overwrite([out, *([part.path(out)] if part is not None else [])],
+                     {"--head": head_path, "--embeddings": embeddings, "--dataset": source_path(dataset),
+                      "--weights": weights}, encoder=encoder, folder=task.images)
     if embeddings is not None:
         store.load_metadata_checked(embeddings, kind="embeddings")
     else:

@@ -56,6 +56,9 @@ def prompts(
                               hint="give the class names with --label NAME (repeatable).")
         names = data.label_names
     store.check_writable(Path(out))
+    from stitchcli.commands.options import refuse_overwrite, source_path
+
+    refuse_overwrite(out, {"--labels-from": source_path(labels_from)})
     with store.atomic_path(Path(out), suffix=".csv") as tmp, \
             tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -24,6 +24,7 @@ def push(
 ) -> None:
     """Share a head: upload it with a generated model card (or write the same files to a folder)."""
     import json
+    import os
     import shutil
     import tempfile
 
@@ -45,12 +46,19 @@ def push(
             raise StitchError(f"{results} is not an `evaluate --json` report: {exc}") from None
         if not isinstance(report, dict) or not isinstance(report.get("results"), list):
             raise StitchError(f"{results} is not an `evaluate --json` report (no 'results' list)")
+    if to_folder is not None:
+        from stitchcli.commands.options import refuse_overwrite
+
+        refuse_overwrite(to_folder / CARD_FILE, {"--results": results}, what="--to-folder's")
+        _refuse_strangers(to_folder, head)
     card = model_card(head, repo, report)
 
     def write(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        with store.atomic_path(folder / HEAD_FILE) as tmp:
-            shutil.copyfile(head, tmp)
+        target = folder / HEAD_FILE
+        if not (target.exists() and os.path.samefile(target, head)):  # a head pushed from its folder
+            with store.atomic_path(target) as tmp:
+                shutil.copyfile(head, tmp)
         with store.atomic_path(folder / CARD_FILE) as tmp:
             tmp.write_text(card, encoding="utf-8")
 
@@ -80,6 +88,34 @@ def push(
                    "files": [HEAD_FILE, CARD_FILE], "private": private}
     output.result(summary, f"[green]wrote[/] {summary.get('folder') or summary['url']}: {HEAD_FILE} and "
                   f"{CARD_FILE}")
+
+
+def _refuse_strangers(folder: Path, head: Path) -> None:
+    """Refuse, before writing, a --to-folder whose head file or model card another tool wrote: only a
+    stitchcli head and a card with stitchcli's front matter are replaced."""
+    from stitchcli.errors import StitchError
+    from stitchcli.heads import CARD_FILE, HEAD_FILE
+    from stitchcli.storage import store
+
+    card, file = folder / CARD_FILE, folder / HEAD_FILE
+    hint = "give another --to-folder (an empty one, or one an earlier `stitch push` wrote)."
+    if card.is_dir() or file.is_dir():
+        raise StitchError(f"{folder} holds a folder named {CARD_FILE} or {HEAD_FILE}", hint=hint)
+    if card.exists():
+        try:
+            text = card.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        front = text.split("\n---", 1)[0] + "\n"
+        if not (text.startswith("---\n") and '\nlibrary_name: "stitchcli"\n' in front):
+            raise StitchError(f"{card} is not a model card of `stitch push`; writing the card would replace "
+                              "it", hint=hint)
+    if file.exists():
+        try:
+            store.load_metadata_checked(file, kind="head")
+        except StitchError:
+            raise StitchError(f"{file} is not a stitchcli head; writing the head would replace it",
+                              hint=hint) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -39,6 +39,12 @@ def relative(
     if anchor_embeddings_from is not None:
         store.load_metadata_checked(anchor_embeddings_from, kind="embeddings")
     store.check_writable(target)
+    if out is not None:  # without --out the input is rewritten in place, atomically, as documented
+        from stitchcli.commands.options import refuse_overwrite
+
+        refuse_overwrite(out, {"--embeddings": embeddings, "--anchors": anchors,
+                               "--anchor-embeddings-from": anchor_embeddings_from},
+                         hint="give another --out, or leave it out to rewrite --embeddings in place.")
 
     from stitchcli.relspace import recompute_relative
 

@@ -71,6 +71,12 @@ def train_head(
     from stitchcli.heads import get_task
 
     metadata = store.load_metadata_checked(embeddings, kind="embeddings")
+    from stitchcli.commands.options import refuse_overwrite
+    from stitchcli.metadata import EmbeddingsMeta
+
+    source = EmbeddingsMeta.from_metadata(metadata, str(embeddings)).dataset  # read for targets
+    refuse_overwrite(out, {"--embeddings": embeddings, "--anchors": anchors,
+                           "the embeddings' source": source})
     if get_task(task).classifies:
         store.require_labels(embeddings, metadata, "train a head")
 

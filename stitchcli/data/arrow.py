@@ -21,6 +21,7 @@ from stitchcli.data.registry import (
     default_split,
     encode_labels,
     reads_labels,
+    refuse_repeated_columns,
     register_source,
     unlabelled,
 )
@@ -43,15 +44,22 @@ def _pyarrow():
 def _files(source: str) -> tuple[list[Path], str]:
     """The data files of a source and their format (``parquet`` or ``arrow``)."""
     path = Path(source)
-    if path.is_file() and path.suffix == ".parquet":
+    if path.is_file() and path.suffix.lower() == ".parquet":
         return [path], "parquet"
     if path.is_dir():
-        parquet = sorted(path.glob("*.parquet"))
+        parquet = sorted(p for p in path.iterdir() if p.suffix.lower() == ".parquet" and p.is_file())
         if parquet:
             return parquet, "parquet"
         if (path / "state.json").is_file():  # datasets.save_to_disk
-            state = json.loads((path / "state.json").read_text())
-            return [path / f["filename"] for f in state.get("_data_files", [])], "arrow"
+            try:
+                state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+                names = [entry["filename"] for entry in state.get("_data_files", [])]
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise StitchError(f"{path / 'state.json'} is not a `datasets.save_to_disk` state file "
+                                  f"({type(exc).__name__}: {exc})") from None
+            if not all(isinstance(name, str) for name in names):
+                raise StitchError(f"{path / 'state.json'} names data files that are not file names")
+            return [path / name for name in names], "arrow"
     raise StitchError(f"dataset not found: {source}")
 
 
@@ -185,6 +193,7 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
     rows = _Rows(files, kind, open_file)
     schema = rows.schema()
     columns = schema.names
+    refuse_repeated_columns(columns, f"dataset {source}")
     labelled = reads_labels(options, columns, f"dataset {source}")
     sample_column = next((c for c in (options.text_column, options.image_column) if c in columns), None)
     if sample_column is None:
@@ -198,10 +207,16 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
     else:
         labels, label_names = encode_labels(rows.column(options.label_column), source)
     image = sample_column == options.image_column
+    if not image:
+        _check_text_type(schema, sample_column, source)
 
     def read(i: int):
         value = rows.value(i, sample_column)
-        return _image(value) if image else value
+        if image:
+            return _image(value)
+        if not isinstance(value, str):
+            raise StitchError(f"dataset {source} row {i} has no value in text column {sample_column!r}")
+        return value
 
     def raw(i: int) -> bytes:
         value = rows.value(i, sample_column)
@@ -215,6 +230,16 @@ def dataset_from_files(source: str, files: list, kind: str, options: ReadOptions
     )
 
 
+def _check_text_type(schema, column: str, source: str) -> None:
+    """A text column holds strings: numbers, lists or structs would be embedded as their repr."""
+    pa = _pyarrow()
+    kind = schema.field(column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view"):
+        raise StitchError(f"dataset {source}: text column {column!r} holds {kind} values, not strings",
+                          hint="text values must be strings; cast the column, or choose another "
+                          "with --text-column.")
+
+
 def _checked_column(rows: _Rows, columns: list[str], name: str, source: str, flag: str) -> list:
     if name not in columns:
         raise StitchError(f"dataset {source} has no column {name!r} (columns: {', '.join(columns)})",
@@ -226,9 +251,10 @@ def _matches(source: str) -> bool:
     if source.startswith("hf:"):
         return False
     path = Path(source)
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         return True
-    return path.is_dir() and (any(path.glob("*.parquet")) or (path / "state.json").is_file())
+    return path.is_dir() and (any(p.suffix.lower() == ".parquet" for p in path.iterdir())
+                              or (path / "state.json").is_file())
 
 
 register_source(DatasetSource(

@@ -27,7 +27,7 @@ def read_ids(path: Path, what: str = "ids file") -> list[str]:
 
         try:
             values = np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, EOFError, OSError) as exc:
             raise StitchError(f"{path} is not a readable .npy array of ids: {exc}") from None
         if values.ndim != 1:
             raise StitchError(f"{path}: ids must be a 1-D array, got shape {values.shape}")
@@ -42,7 +42,8 @@ def read_ids(path: Path, what: str = "ids file") -> list[str]:
         ids = [str(v) for v in values]
     else:
         try:
-            ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: U+2028 is no line end
+            ids = [line.strip() for line in lines if line.strip()]
         except UnicodeDecodeError:
             raise StitchError(f"{path} is not UTF-8 text (one id per line)") from None
     if not ids:

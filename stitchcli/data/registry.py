@@ -109,6 +109,16 @@ def reads_labels(options: ReadOptions, columns: Sequence[str], where: str) -> bo
                       hint="choose one with --label-column, or --label-column none for unlabelled data.")
 
 
+def refuse_repeated_columns(columns: Sequence[str], where: str) -> None:
+    """One line naming a column that appears twice (a reader would silently keep one of them)."""
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise StitchError(f"{where} has two columns named {str(name)!r}",
+                              hint="rename one of them: which one is read would be a guess.")
+        seen.add(name)
+
+
 def unlabelled(count: int) -> tuple[list[int], list[str]]:
     """The labels and label names of ``count`` unlabelled rows."""
     return [-1] * count, []
@@ -124,6 +134,10 @@ def default_split(source: str) -> str:
 
 def encode_labels(raw: Sequence[Any], where: str) -> tuple[list[int], list[str]]:
     """Map raw labels (ints or strings) to class ids and sorted class names."""
+    for row, value in enumerate(raw):
+        if value is None or isinstance(value, list | tuple | dict):
+            kind = "empty (null)" if value is None else f"a {type(value).__name__}, not a class name or id"
+            raise StitchError(f"{where}: the label in row {row} is {kind}")
     values = [str(v).strip() for v in raw]
     if any(v == "" for v in values):
         row = next(i for i, v in enumerate(values) if v == "")

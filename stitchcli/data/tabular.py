@@ -14,6 +14,7 @@ from stitchcli.data.registry import (
     default_split,
     encode_labels,
     reads_labels,
+    refuse_repeated_columns,
     register_source,
     unlabelled,
 )
@@ -50,18 +51,26 @@ def _rows_from_delimited(text: str, delimiter: str, path: Path) -> list[dict]:
                           hint="check the quoting there: a field that opens a quote must close it.") from None
     if not reader.fieldnames:
         raise StitchError(f"dataset {path} has no header row")
+    refuse_repeated_columns(reader.fieldnames, f"dataset {path}")
     if not rows:
         raise StitchError(f"dataset {path} has a header but no rows")
+    for number, row in enumerate(rows):
+        if None in row:  # DictReader's key for fields past the header's: they would be dropped
+            raise StitchError(f"dataset {path} row {number} has {len(reader.fieldnames) + len(row[None])} "
+                              f"fields but the header names {len(reader.fieldnames)}",
+                              hint="quote fields that hold the delimiter, or name every column in the "
+                              "header.")
     return rows
 
 
 def _rows_from_jsonl(text: str, path: Path) -> list[dict]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # "\n" only: str.splitlines would also split at U+2028, U+0085, form feeds... inside strings
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(line, object_pairs_hook=_object(path, number))
         except json.JSONDecodeError as exc:
             raise StitchError(f"dataset {path} line {number} is not valid JSON: {exc.msg}") from None
         if not isinstance(row, dict):
@@ -70,6 +79,25 @@ def _rows_from_jsonl(text: str, path: Path) -> list[dict]:
     if not rows:
         raise StitchError(f"dataset {path} has no rows")
     return rows
+
+
+def _object(path: Path, number: int):
+    """A JSON object hook that refuses a key given twice (json.loads would keep the last silently)."""
+    def build(pairs: list[tuple[str, object]]) -> dict:
+        refuse_repeated_columns([key for key, _ in pairs], f"dataset {path} line {number}")
+        return dict(pairs)
+    return build
+
+
+def _texts(values: list, path: Path, name: str) -> list[str]:
+    """A text column's values, which must be strings (a JSON list, object, number or boolean would be
+    embedded as its Python repr)."""
+    for number, value in enumerate(values):
+        if not isinstance(value, str):
+            kind = {bool: "a boolean", list: "a list", dict: "an object"}.get(type(value), "a number")
+            raise StitchError(f"dataset {path} row {number}: column {name!r} holds {kind}, not a text",
+                              hint="text values must be JSON strings.")
+    return values
 
 
 def _column(rows: list[dict], name: str, kind: str, path: Path, flag: str) -> list:
@@ -100,7 +128,8 @@ def load_tabular(source: str, options: ReadOptions) -> Dataset:
     rows = _rows_from_jsonl(text, path) if delimiter is None else _rows_from_delimited(
         text, delimiter, path
     )
-    texts = [str(v) for v in _column(rows, options.text_column, "text", path, "--text-column")]
+    texts = _texts(_column(rows, options.text_column, "text", path, "--text-column"), path,
+                   options.text_column)
     if reads_labels(options, list(rows[0].keys()), f"dataset {path}"):
         raw_labels = _column(rows, options.label_column, "label", path, "--label-column")
         labels, names = encode_labels(raw_labels, f"dataset {path}")

@@ -3,6 +3,7 @@ embeddings file, with the anchors' vectors found by their ids and relative vecto
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,16 +40,23 @@ class ImportRequest:
 
 def _columns(path: Path) -> dict:
     """Named 1-D or 2-D arrays of the vectors file (npz arrays, Parquet columns)."""
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    if path.suffix == ".parquet":
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return {name: archive[name] for name in archive.files}
+        except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+            raise StitchError(f"{path} is not a readable .npz archive: {exc or type(exc).__name__}") from None
+    if suffix == ".parquet":
         try:
             import pyarrow.parquet as pq
         except ImportError:
             raise StitchError("importing Parquet needs pyarrow",
                               hint="pip install 'stitchcli[parquet]'") from None
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise StitchError(f"{path} is not a readable Parquet file: {exc}") from None
         return {name: table.column(name).to_pylist() for name in table.column_names}
     return {}
 
@@ -62,23 +70,29 @@ def read_vectors(request: ImportRequest) -> tuple[np.ndarray, list[str], list | 
         raise StitchError(f"cannot read vectors from {path.name}",
                           hint=f"give a {', '.join(FORMATS)} file.")
     columns = _columns(path)
+    suffix = path.suffix.lower()
     try:
-        if path.suffix == ".npy":
+        if suffix == ".npy":
             vectors = np.load(path, allow_pickle=False)
-        elif path.suffix == ".safetensors":
+        elif suffix == ".safetensors":
             tensors = store.load(path).tensors if _is_stitch(path) else _safetensors(path)
             vectors = _one_matrix({k: v.numpy() for k, v in tensors.items()}, path, "embeddings")
-        elif path.suffix == ".parquet":
+        elif suffix == ".parquet":
             if request.vector_column not in columns:
                 raise StitchError(f"{path} has no vector column {request.vector_column!r} (columns: "
                                   f"{', '.join(columns)})", hint="choose it with --vector-column.")
             vectors = np.asarray(columns[request.vector_column], dtype=np.float32)
         else:
             vectors = _one_matrix(columns, path, "embeddings")
-    except ValueError as exc:
-        raise StitchError(f"{path} holds no readable vectors: {exc}") from None
+    except (ValueError, EOFError, OSError) as exc:  # an empty or truncated .npy: EOFError
+        raise StitchError(f"{path} holds no readable vectors: {exc or type(exc).__name__}") from None
     if vectors.ndim != 2 or not len(vectors) or not np.issubdtype(vectors.dtype, np.number):
         raise StitchError(f"{path}: vectors must be a numeric N×D array, got shape {vectors.shape}")
+    if np.issubdtype(vectors.dtype, np.complexfloating):
+        raise StitchError(f"{path}: vectors must be real numbers, got {vectors.dtype}",
+                          hint="convert them to real vectors (e.g. real and imaginary parts side by side).")
+    if vectors.shape[1] < 1:
+        raise StitchError(f"{path}: vectors must have at least one dimension, got shape {vectors.shape}")
     vectors = vectors.astype(np.float32)
     if not np.isfinite(vectors).all():
         row = int(np.nonzero(~np.isfinite(vectors).all(axis=1))[0][0])
@@ -129,7 +143,10 @@ def _values(spec: str, columns: dict, path: Path, what: str, count: int) -> list
         if what == "ids":
             values = read_ids(Path(spec))
         else:
-            lines = Path(spec).read_text(encoding="utf-8").splitlines()
+            try:
+                lines = Path(spec).read_text(encoding="utf-8").split("\n")  # not at U+2028 inside a label
+            except UnicodeDecodeError as exc:
+                raise StitchError(f"--{what} {spec} is not UTF-8 text (byte {exc.start})") from None
             values = [line.strip() for line in lines if line.strip()]
     else:
         raise StitchError(f"--{what} {spec}: neither a file nor a column of {path} "

@@ -11,12 +11,13 @@ import torch
 from stitchcli import __version__, defaults
 from stitchcli.anchors.anchor_set import load_anchor_set, positions_among
 from stitchcli.data import ReadOptions, load_dataset
-from stitchcli.embed.anchor_cache import anchor_cache_key, cached_anchors, remember_anchors
+from stitchcli.embed.anchor_cache import anchor_cache_key, cached_anchors, discard, remember_anchors
 from stitchcli.embed.distributed import index_when_all_done, local_device, under_torchrun
 from stitchcli.embed.loop import count_resumed, embed_chunks
 from stitchcli.embed.output import gather_rows, write_embeddings
 from stitchcli.embed.resume import ChunkStore, partial_dir_for
 from stitchcli.encoders import EncoderOptions, load_encoder
+from stitchcli.encoders.identity import encoder_identity
 from stitchcli.errors import StitchError
 from stitchcli.events import log, progress
 from stitchcli.metadata import EmbeddingsMeta, RelativeSpec, ShardInfo
@@ -99,19 +100,24 @@ def _embed_one(request: EmbedRequest) -> EmbedResult:
         anchor_set = load_anchor_set(request.anchors)
     if anchor_set is not None:
         anchor_set = anchor_set.viewed(request.anchor_view, dataset.fingerprint, dataset.modality)
-    output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set)
+    # The content of the model's files (weights, config, tokenizer), read without loading it: a model
+    # replaced in place under the same spec is another model to every key below.
+    identity = encoder_identity(request.encoder, request.encoder_options.weights)
+    output_key = run_key_all = _output_key(request, dataset.fingerprint, len(rows), anchor_set, identity)
     shard = request.shard or from_environment()
     if shard is not None:  # this process embeds one contiguous range of the rows, into its own file
         part = shard.rows(len(rows))
         rows = rows[part.start : part.stop]
         out = shard.path(out)
         output_key = store.fingerprint(run_key_all, str(shard))
+    store.refuse_overwrite(out, {"--dataset": request.dataset, "--anchors": request.anchors,
+                                 "--weights": request.encoder_options.weights})
     with output_lock(out):  # one writer per output: a second run with the same --out says so and exits
-        return _embed_rows(request, dataset, rows, anchor_set, out, output_key, run_key_all, shard)
+        return _embed_rows(request, dataset, rows, anchor_set, out, output_key, run_key_all, shard, identity)
 
 
 def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Path, output_key: str,
-                run_key_all: str, shard: Shard | None) -> EmbedResult:
+                run_key_all: str, shard: Shard | None, identity: str) -> EmbedResult:
     """The embedding itself, under the output's lock: resumable chunks, then the file."""
     if not request.force and out.exists():
         existing = store.read_metadata(out)
@@ -128,7 +134,7 @@ def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Pa
         "encoder": request.encoder,
         "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
         "pooling": encoder.pooling,  # the effective one: a default can differ between versions
-        "weights": _file_identity(request.encoder_options.weights),
+        "model": identity,  # the model's files and --weights, by content
         "dataset": dataset.fingerprint,
         "rows": [rows.start, rows.stop],
         "read": asdict(request.read),
@@ -140,24 +146,31 @@ def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Pa
     chunks = ChunkStore(partial_dir_for(out), run_key, resume=request.resume)
 
     anchor_embeddings = cache_key = None
-    if anchor_set is not None:
-        cache_key = anchor_cache_key(request.encoder, request.encoder_options, encoder.pooling,
-                                     _file_identity(request.encoder_options.weights), anchor_set)
+    from_cache = False
+    # Files that changed while the model loaded leave unknown what was loaded: no cache this time.
+    unchanged = encoder_identity(request.encoder, request.encoder_options.weights) == identity
+    if anchor_set is not None and unchanged:
+        cache_key = anchor_cache_key(request.encoder, request.encoder_options, encoder.pooling, identity,
+                                     anchor_set)
         if among_rows is None:
             anchor_embeddings = cached_anchors(cache_key, len(anchor_set.indices))
-            if anchor_embeddings is not None:
-                anchor_source = None
+            from_cache = anchor_embeddings is not None
+            if from_cache:
                 log("anchors: embeddings reused from the cache (same encoder and anchor set)")
-    if anchor_source is not None:
-        anchor_rows = anchor_set.indices.tolist()
-        spans = _embed_with_bar("anchors", encoder, anchor_source, anchor_rows, request, chunks)
-        anchor_embeddings = torch.cat([chunks.load("anchors", i) for i in range(len(spans))])
+    if anchor_source is not None and not from_cache:
+        anchor_embeddings = _embed_anchors(encoder, anchor_source, anchor_set, request, chunks)
     spans = _embed_with_bar("embedding", encoder, dataset, rows, request, chunks)
     if among_rows is not None:
         anchor_embeddings = gather_rows(chunks, spans, among_rows)
+    # An empty shard (more shards than rows) has the width of the anchors' vectors, if any were embedded.
+    dim = (chunks.load("data", 0).shape[1] if spans
+           else anchor_embeddings.shape[1] if anchor_embeddings is not None and anchor_embeddings.dim() == 2
+           else 0)
+    if from_cache and spans and anchor_embeddings.shape[1] != dim:  # an entry of another width
+        discard(cache_key, f"width {anchor_embeddings.shape[1]} is not the encoder's {dim}")
+        anchor_embeddings = _embed_anchors(encoder, anchor_source, anchor_set, request, chunks)
     if cache_key is not None and anchor_embeddings is not None and len(anchor_embeddings):
         remember_anchors(cache_key, anchor_embeddings)
-    dim = chunks.load("data", 0).shape[1] if spans else 0
 
     meta = EmbeddingsMeta(
         encoder=encoder.spec, pooling=encoder.pooling, modality=encoder.modality,
@@ -182,14 +195,22 @@ def _embed_rows(request: EmbedRequest, dataset, rows: range, anchor_set, out: Pa
     return EmbedResult(out, meta)
 
 
-def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, anchor_set) -> str:
+def _embed_anchors(encoder, source, anchor_set, request: EmbedRequest, chunks: ChunkStore) -> torch.Tensor:
+    """The anchor samples embedded (resumably, as chunks of the "anchors" group)."""
+    spans = _embed_with_bar("anchors", encoder, source, anchor_set.indices.tolist(), request, chunks)
+    return torch.cat([chunks.load("anchors", i) for i in range(len(spans))])
+
+
+def _output_key(request: EmbedRequest, dataset_fingerprint: str, num_rows: int, anchor_set,
+                identity: str) -> str:
     """Everything the output depends on, known before the model loads: a rerun with the same key
-    finds its output up to date. The version stands for defaults that may change between releases."""
+    finds its output up to date. ``identity`` is the model's content (``encoder_identity``); the
+    version stands for defaults that may change between releases."""
     return store.fingerprint(json.dumps({
         "version": __version__,
         "encoder": request.encoder,
+        "model": identity,  # the model's files and --weights, by content
         "options": {k: str(v) for k, v in asdict(request.encoder_options).items()},
-        "weights": _file_identity(request.encoder_options.weights),
         "dataset": dataset_fingerprint,
         "rows": num_rows,
         "read": asdict(request.read),
@@ -230,9 +251,3 @@ def _max_length(encoder, options: EncoderOptions) -> str:
     value = getattr(encoder, "max_length", options.max_length)
     return "none" if value is None else str(value)
 
-
-def _file_identity(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    stat = Path(path).stat() if Path(path).exists() else None
-    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}" if stat else str(path)

@@ -30,6 +30,9 @@ class HFEncoder:
         self.modality = modality
         self.pooling = pooling
         self.max_length = max_length
+        # The model's own position limit when the tokenizer sets none (its max_length is recorded as
+        # asked): a longer text would index past the position embeddings.
+        self.position_limit: int | None = None
         self.device = device
         self.dtype = dtype
         self._pool = get_pooling(pooling)
@@ -43,7 +46,7 @@ class HFEncoder:
         if self.modality == "text":
             return dict(self.preprocess(
                 [str(s) for s in samples], padding=True, truncation=True,
-                max_length=self.max_length, return_tensors="pt",
+                max_length=min(self.max_length, self.position_limit or self.max_length), return_tensors="pt",
             ))
         from stitchcli.data.images import to_rgb
 
@@ -164,4 +167,19 @@ def load_hf_encoder(target: str, options: EncoderOptions) -> HFEncoder:
     if isinstance(model_max, int) and 0 < model_max < 1_000_000:
         max_length = min(max_length, model_max)
     tower = (model.get_image_features if vision else model.get_text_features) if towers else None
-    return HFEncoder(target, model, preprocess, modality, pooling, max_length, device, dtype, tower)
+    encoder = HFEncoder(target, model, preprocess, modality, pooling, max_length, device, dtype, tower)
+    if not vision:
+        encoder.position_limit = _position_limit(model, config, towers)
+    return encoder
+
+
+def _position_limit(model, config, towers: bool) -> int | None:
+    """How many tokens the model's position embeddings hold (RoBERTa-like models start positions after
+    the padding index), or None when the config does not say."""
+    config = getattr(config, "text_config", None) if towers else config
+    limit = getattr(config, "max_position_embeddings", None)
+    if not isinstance(limit, int) or limit <= 0:
+        return None
+    padding = getattr(getattr(model, "embeddings", None), "padding_idx", None)
+    offset = padding + 1 if isinstance(padding, int) and padding >= 0 else 0
+    return limit - offset if limit - offset > 0 else None

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import torch
 
-from stitchcli.errors import StitchError
+from stitchcli.errors import IncompatibleError, StitchError
 from stitchcli.evaluate.evaluation import head_inputs, label_mapping
 from stitchcli.evaluate.prediction_files import PredictionWriter
+from stitchcli.events import warn
 from stitchcli.heads.head import Head, PrototypeHead
 from stitchcli.metadata import EmbeddingsMeta
 from stitchcli.storage import store
@@ -48,6 +49,8 @@ def predicted_blocks(request: PredictRequest,
                      file: RowReader) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(first row, top-k class ids, their probabilities), a block of rows at a time."""
     head = request.head
+    if not file.num_rows:  # an empty --shard part: nothing to predict (and no rows to take statistics of)
+        return
     inputs, _ = head_inputs(head, file, request.translate)
     for start, block in inputs.blocks():
         probs = probabilities(head, head.module(block))
@@ -62,14 +65,14 @@ def _ids(request: PredictRequest, file: RowReader):
         if not file.has("indices"):
             return lambda start, stop: list(range(start, stop))
         return lambda start, stop: file.read("indices", start, stop).long().tolist()
-    from stitchcli.data import load_dataset
-    from stitchcli.heads.targets import source_rows
+    from stitchcli.heads.targets import source_of, source_rows
 
     rows = source_rows(file)
     meta = EmbeddingsMeta.of(file)
     if not meta.dataset:
         raise StitchError(f"{file.path} does not record its source, so --id-column cannot be read")
-    values = load_dataset(meta.dataset, meta.read_options).column(request.id_column)
+    # under the fingerprint check: ids of an edited source would name other rows
+    values = source_of(file, "ids").column(request.id_column)
     ids = [values[i] for i in rows]
     return lambda start, stop: ids[start:stop]
 
@@ -95,11 +98,14 @@ def write_classes(request: PredictRequest, file: RowReader, ids) -> dict:  # noq
     head = request.head
     target = None
     if file.has("labels") and file.meta_json("label_names", []):
-        target = label_mapping(head, file)[file.labels()]
+        try:
+            target = label_mapping(head, file)[file.labels()]
+        except IncompatibleError as exc:  # predictions need no labels: they only give the accuracy
+            warn(f"no accuracy: {exc}")
     right = 0
     out = head.task.check_output(request.out)
     with output_lock(out), store.atomic_path(out, suffix=out.suffix) as tmp:
-        writer = PredictionWriter(tmp, request.top_k)
+        writer = PredictionWriter(tmp, request.top_k, ids_are_rows=request.id_column is None)
         try:
             for start, classes, scores in predicted_blocks(request, file):
                 stop = start + len(classes)
@@ -126,12 +132,13 @@ def write_values(request: PredictRequest, file: RowReader, ids) -> dict:  # noqa
     spec = head.targets()
     images = head.task.images
     out = head.task.check_output(request.out)
-    inputs, _ = head_inputs(head, file, request.translate)
+    inputs = head_inputs(head, file, request.translate)[0] if file.num_rows else None  # none: an empty part
     place = store.atomic_dir(out) if images else store.atomic_path(out, suffix=out.suffix)
     with output_lock(out), place as tmp:
-        writer = ImageWriter(tmp) if images else ValueWriter(tmp, spec.names)
+        writer = (ImageWriter(tmp) if images
+                  else ValueWriter(tmp, spec.names, ids_are_rows=request.id_column is None))
         try:
-            for start, block in inputs.blocks():
+            for start, block in inputs.blocks() if inputs is not None else ():
                 values = head.module(block)
                 stop = start + len(values)
                 if images:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stitchcli.errors import StitchError, printable
+from stitchcli.heads.tasks import get_task
 from stitchcli.metadata import HeadMeta
 from stitchcli.storage import store
 
@@ -48,7 +50,7 @@ def _yaml(front: dict) -> str:
         if isinstance(value, dict):
             lines.append(f"{key}:")
             lines += [f"  {k}: {_yaml_scalar(v)}" for k, v in value.items()]
-        elif isinstance(value, list):
+        elif isinstance(value, list) and value:  # an empty list: `[]` below (a bare `key:` is null)
             lines.append(f"{key}:")
             lines += [f"- {_yaml_scalar(v)}" for v in value]
         else:
@@ -56,18 +58,44 @@ def _yaml(front: dict) -> str:
     return "\n".join(lines)
 
 
+# The scores a report's rows may carry, in table order: a classifier's accuracy and macro F1, a value
+# head's MSE with R² or PSNR. A column is shown when some row has it (accuracy and F1 when none does).
+SCORES = (("accuracy", "accuracy"), ("macro_f1", "macro F1"), ("mse", "MSE"), ("r2", "R²"),
+          ("psnr", "PSNR (dB)"))
+
+
+def _score(row: dict, key: str, number: int) -> str:
+    value = row.get(key)
+    if value is None:  # a pair that could not run, or a score of another task
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StitchError(f"results entry {number}: {key} is {printable(json.dumps(value), 40)}, "
+                          "not a number", hint="give the report `stitch evaluate --json` wrote.")
+    return f"{value:.3f}" if key != "mse" else f"{value:.4g}"
+
+
 def stitching_table(results: dict) -> str:
     """A Markdown table of an ``evaluate --json`` report: one row per (head, encoder)."""
     rows = results.get("results", [])
     if not rows:
         return ""
-    lines = ["| head encoder | read through | encoder | accuracy | macro F1 | samples |",
-             "|---|---|---|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| `{r.get('head_encoder')}` | {r.get('method')} | `{r.get('encoder')}` | "
-                     f"{float(r.get('accuracy', 0)):.3f} | {float(r.get('macro_f1', 0)):.3f} | "
-                     f"{r.get('num_samples')} |")
+    for number, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise StitchError(f"results entry {number} is not an object of an `evaluate --json` report")
+    keys = [(key, title) for key, title in SCORES if any(r.get(key) is not None for r in rows)] or \
+        list(SCORES[:2])
+    lines = ["| head encoder | read through | encoder | " + " | ".join(t for _, t in keys) + " | samples |",
+             "|---|---|---|" + "---:|" * len(keys) + "---:|"]
+    for number, r in enumerate(rows):
+        scores = " | ".join(_score(r, key, number) for key, _ in keys)
+        lines.append(f"| `{_cell(r.get('head_encoder'))}` | {_cell(r.get('method'))} | "
+                     f"`{_cell(r.get('encoder'))}` | {scores} | {_cell(r.get('num_samples'))} |")
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    """A value as one table cell: on one line, with no column separator of its own."""
+    return printable(str(value), 120).replace("|", "\\|").replace("`", "'")
 
 
 def model_card(head: Path, repo: str, results: dict | None = None) -> str:
@@ -80,8 +108,8 @@ def model_card(head: Path, repo: str, results: dict | None = None) -> str:
     body = [
         f"# {repo.rsplit('/', 1)[-1]}",
         "",
-        f"A stitchcli classification head trained on `{encoder}` "
-        f"({front['space']} space, {front['arch']} head) with labels {labels}.",
+        f"A stitchcli {meta.task} head trained on `{encoder}` "
+        f"({front['space']} space, {front['arch']} head)" + (f" with labels {labels}." if labels else "."),
         "",
         f"It carries its {front['anchors']['count']} anchors"
         + (" and their samples" if front["anchors"]["samples"] == "stored" else "")
@@ -100,7 +128,8 @@ def model_card(head: Path, repo: str, results: dict | None = None) -> str:
         "from stitchcli import load_head",
         "",
         f'head = load_head("hf:{repo}")',
-        'predictions = head.predict(samples, encoder="hf:OTHER/ENCODER")',
+        'predictions = head.predict(samples, encoder="hf:OTHER/ENCODER")' if get_task(meta.task).classifies
+        else "values = head.predict_vectors(x, anchors=anchor_x)  # x, anchor_x: any encoder's vectors",
         "```",
     ]
     table = stitching_table(results or {})

@@ -171,9 +171,15 @@ def config_of(meta: HeadMeta) -> HeadConfig:
 
 
 def save_head(path: Path, head: Head) -> None:
+    """Write ``head`` to ``path``; a head with NaN or infinite weights is refused (nothing written)."""
     tensors = {f"weights.{k}": v for k, v in head.module.state_dict().items()}
     if head.anchor_embeddings is not None:
         tensors["anchor_embeddings"] = head.anchor_embeddings
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise StitchError(f"training gave the head NaN or infinite values ({name}); nothing written",
+                              hint="the targets or embeddings hold huge values, or training diverged: "
+                              "rescale them, or lower --lr.")
     tensors |= head.anchor_tensors
     store.save(path, "head", tensors, head.meta.to_metadata())
 
@@ -186,6 +192,19 @@ def _check_meta(path: Path, meta: HeadMeta) -> None:
         raise StitchError(f"head file {path}: unknown task {meta.task!r}")
     TASKS[meta.task].check_head(path, meta)
     RelativeTransform(meta.normalize, meta.topk, meta.topk_power).check()
+
+
+def _check_anchor_embeddings(path: Path, meta: HeadMeta, anchors: torch.Tensor | None) -> None:
+    """The anchor embeddings a head holds are one row per anchor of its set, as wide as its encoder."""
+    if anchors is None:
+        return
+    rows = meta.relative.num_anchors if meta.relative is not None else None
+    if anchors.dim() != 2 or (rows is not None and anchors.shape[0] != rows) or \
+            (meta.dim is not None and anchors.shape[1] != meta.dim):
+        raise StitchError(f"head file {path}: its anchor_embeddings are {tuple(anchors.shape)} but its "
+                          f"metadata says {rows} anchors (metadata 'num_anchors') of width {meta.dim} "
+                          "(metadata 'dim')",
+                          hint="the file is damaged or was edited; train the head again.")
 
 
 def load_head(path: Path) -> Head:
@@ -210,6 +229,7 @@ def load_head(path: Path) -> Head:
         if tensor is not None and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise StitchError(f"head file {path}: tensor {name} holds NaN or infinite values",
                               hint="the file is damaged (or training diverged); train the head again.")
+    _check_anchor_embeddings(path, meta, file.tensors.get("anchor_embeddings"))
     module = build_head(config)
     module.load_state_dict(weights, strict=True)
     module.eval()

@@ -62,27 +62,28 @@ class TargetSpec:
         return (self.channels or 3, self.size or 0, self.size or 0)
 
 
-def source_of(reader: RowReader):
-    """The dataset ``reader``'s rows were embedded from, checked to be unchanged since (by fingerprint)."""
+def source_of(reader: RowReader, what: str = "targets"):
+    """The dataset ``reader``'s rows were embedded from, checked to be unchanged since (by fingerprint);
+    ``what`` is read from it (named in the errors)."""
     from stitchcli.data import load_dataset
 
     meta = EmbeddingsMeta.of(reader)
     source = meta.dataset
     if not meta.has_source:
-        raise StitchError(f"{reader.path} does not record a source to read targets from",
-                          hint="regression and reconstruction heads read their targets from the rows "
-                          "`stitch embed` read; imported vectors carry none.")
+        raise StitchError(f"{reader.path} does not record a source to read {what} from",
+                          hint=f"{what} are read from the rows `stitch embed` read; imported vectors "
+                          "carry none.")
     try:
         dataset = load_dataset(source, meta.read_options)
     except StitchError as exc:
-        raise StitchError(f"cannot read the targets of {reader.path} from its source: {exc.message}",
+        raise StitchError(f"cannot read the {what} of {reader.path} from its source: {exc.message}",
                           hint="run from the folder where the data were embedded, so that the recorded "
                           f"path {printable(source)} is found.") from None
     recorded = meta.dataset_fingerprint
     if recorded and dataset.fingerprint != recorded:
         raise StitchError(f"{printable(source)} changed since {reader.path} was embedded from it "
                           f"(fingerprint {dataset.fingerprint} now, {recorded} then)",
-                          hint="embed it again; targets from other rows would give wrong numbers.")
+                          hint=f"embed it again; {what} from other rows would give wrong numbers.")
     return dataset
 
 
@@ -116,7 +117,13 @@ def regression_targets(dataset, rows: list[int], columns: list[str]) -> tuple[to
             raise StitchError(f"dataset {dataset.source}: column {column!r} holds lists of different "
                               f"lengths ({', '.join(map(str, sorted(widths)))})")
         width = widths.pop() if widths else 1
-        parts.append(torch.tensor(block, dtype=torch.float32).reshape(len(rows), width))
+        part = torch.tensor(block, dtype=torch.float32).reshape(len(rows), width)
+        if not bool(torch.isfinite(part).all()):
+            row = rows[int((~torch.isfinite(part)).any(dim=1).nonzero()[0])]
+            raise StitchError(f"dataset {printable(dataset.source)} row {row}: column {column!r} holds a "
+                              "value too large for float32 (beyond ±3.4e38)",
+                              hint="rescale the column (e.g. to other units).")
+        parts.append(part)
         names += [column] if width == 1 else [f"{column}[{i}]" for i in range(width)]
     return torch.cat(parts, dim=1), names
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,8 +53,12 @@ def check_options(request: TrainRequest) -> None:
     for name in ("epochs", "batch_size", "hidden"):
         if getattr(request, name) <= 0:
             raise StitchError(f"--{name.replace('_', '-')} must be positive, got {getattr(request, name)}")
-    if request.lr <= 0:
-        raise StitchError(f"--lr must be positive, got {request.lr}")
+    if not (math.isfinite(request.lr) and request.lr > 0):
+        raise StitchError(f"--lr must be a positive finite number, got {request.lr}")
+    if not -(2**63) <= request.seed < 2**64:  # what a torch generator takes
+        raise StitchError(f"--seed must fit in 64 bits, got {request.seed}")
+    if not (math.isfinite(request.weight_decay) and request.weight_decay >= 0):
+        raise StitchError(f"--weight-decay must be 0 or a positive finite number, got {request.weight_decay}")
     request.transform.check()
     task = get_task(request.task)
     task.check_arch(architecture(request))
@@ -185,6 +190,10 @@ def train_head(request: TrainRequest, rows=None) -> Head:
         raise StitchError(f"{file.path} holds no anchor embeddings for a translated head to carry",
                           hint="embed it with --anchors ANCHORS.safetensors (or give --translate none "
                           "for an absolute head that cannot read other encoders).")
+    if translate is not None:  # the map is fitted when the head reads another encoder: refuse it now
+        from stitchcli.translate.maps import check_anchor_count
+
+        check_anchor_count(len(anchor_embeddings), translate)
     anchor_tensors: dict = {}
     carried = {}
     if source.relative is not None:  # the head carries its anchor set: it embeds them anywhere

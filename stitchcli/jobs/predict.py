@@ -3,7 +3,9 @@
 
 The embeddings go to a hidden work file beside the output (``.PRED.csv.embeddings.safetensors``),
 which is what makes a killed run resume and a rerun cheap; it is removed once the predictions are
-written. Predictions are then exactly those of ``stitch predict --embeddings`` on the same file.
+written, and when writing them fails on a mistake in the input (a StitchError: the rerun would fail
+the same way), but kept after an interrupt. Predictions are then exactly those of
+``stitch predict --embeddings`` on the same file.
 """
 
 from __future__ import annotations
@@ -82,8 +84,15 @@ def run_predict_on_data(request: PredictDataRequest) -> dict:
         return {"predictions": None, "rank_done": True}
     elif shard is not None:  # one shard of --shard / a SLURM array: its rows, its own output
         embeddings, out = shard.path(work), shard.path(request.out)
-    summary = run_predict(PredictRequest(head, embeddings, out, request.top_k, request.translate,
-                                         request.id_column))
+    try:
+        summary = run_predict(PredictRequest(head, embeddings, out, request.top_k, request.translate,
+                                             request.id_column))
+    except StitchError:
+        # A user's mistake found after embedding (an id column Parquet cannot hold, a head that cannot
+        # read these vectors) fails the same way on every rerun: the work file would only be debris.
+        # An interrupt (KeyboardInterrupt, SIGTERM) is no StitchError: its work file stays to resume.
+        _remove_work(embeddings)
+        raise
     _remove_work(embeddings)
     if shard is not None and embedded.index is None:
         summary["shard"] = str(shard)
@@ -112,3 +121,15 @@ def check_request(request: PredictDataRequest) -> None:
     if request.batch_size <= 0:
         raise StitchError(f"--batch-size must be positive, got {request.batch_size}")
     check_top_k(request.head, request.top_k)
+    if request.id_column is not None:  # a missing or mixed-type id column, found before embedding
+        from stitchcli.data import load_dataset
+        from stitchcli.evaluate.prediction_files import check_parquet_ids
+
+        check_parquet_ids(request.out, load_dataset(request.dataset, request.read).column(request.id_column))
+    from stitchcli.storage import store
+
+    work = work_file(request.out)
+    parts = [work, *([request.shard.path(work)] if request.shard is not None else [])]
+    weights = request.encoder_options.weights
+    store.refuse_overwrite(parts, {"--dataset": request.dataset, "--head": request.head.path,
+                                   "--weights": weights}, what="the work file")

@@ -112,6 +112,13 @@ def run(request: RunRequest) -> list:
     if request.num_anchors <= 0 or request.batch_size <= 0:
         raise StitchError("--num-anchors and --batch-size must be positive")
     out_dir = Path(request.out_dir)
+    written = [out_dir / name for name in ("anchors.safetensors", "evaluate.json", "matrix.png")]
+    written += [out_dir / f"{stem}-{kind}.safetensors" for stem in stems
+                for kind in ("train", "test", *SPACES)]
+    models = [store.folder_files(spec[3:]) for spec in request.encoders if spec.startswith("hf:")]
+    store.refuse_overwrite(written, {"--train": request.train, "--test": request.test,
+                                     "an encoder's folder": [f for files in models for f in files]},
+                           what="--out-dir's file")
     out_dir.mkdir(parents=True, exist_ok=True)
     store.check_writable(out_dir / "evaluate.json")
     anchors = _anchors(request, out_dir / "anchors.safetensors")

@@ -14,7 +14,7 @@ from stitchcli.storage.plain import HEADER_KEYS
 
 _KEYS = {"dataset", "split", "dataset_fingerprint", "anchors_fingerprint", "strategy", "seed", "num_anchors",
          "label_names", "views", "modality", "num_rows", "samples", "embeddings_encoder",
-         "text_column", "label_column", "image_column", "streaming"}
+         "text_column", "label_column", "image_column", "streaming", "samples_sha256"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class AnchorSetMeta:
     views: list[dict] | None = None  # more than one view only (``--parallel``)
     # The encoder whose embeddings chose them (fps, kmeans, aligned): its spec, or a JSON list of specs.
     embeddings_encoder: str | None = None
+    # The SHA-256 of the stored samples (``anchors.samples.samples_digest``), checked when they are read;
+    # None: no samples, or a file written before it was recorded.
+    samples_sha256: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_metadata(self) -> dict[str, str]:
@@ -46,7 +49,7 @@ class AnchorSetMeta:
             "seed": str(self.seed), "num_anchors": str(self.num_anchors), "label_names": self.label_names,
             **self.read.as_metadata(), "views": self.views, "modality": self.modality,
             "num_rows": str(self.num_rows), "samples": "stored" if self.samples_stored else "none",
-            "embeddings_encoder": self.embeddings_encoder})}
+            "embeddings_encoder": self.embeddings_encoder, "samples_sha256": self.samples_sha256})}
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, str], where: str) -> AnchorSetMeta:
@@ -61,11 +64,12 @@ class AnchorSetMeta:
             dataset_fingerprint=v.text(meta, "dataset_fingerprint", where),
             anchors_fingerprint=v.text(meta, "anchors_fingerprint", where),
             strategy=v.text(meta, "strategy", where), seed=v.integer(meta, "seed", where),
-            num_anchors=v.integer(meta, "num_anchors", where),
+            num_anchors=v.bounded(meta, "num_anchors", where, least=1),
             label_names=v.strings(meta, "label_names", where), read=read_options(meta, where),
-            modality=v.text(meta, "modality", where), num_rows=v.integer(meta, "num_rows", where),
+            modality=v.text(meta, "modality", where), num_rows=v.bounded(meta, "num_rows", where, least=-1),
             samples_stored=samples == "stored", views=views,
             embeddings_encoder=v.text(meta, "embeddings_encoder", where, None),
+            samples_sha256=v.text(meta, "samples_sha256", where, None) if samples == "stored" else None,
             extra=unknown(meta, _KEYS | HEADER_KEYS),
         )
 

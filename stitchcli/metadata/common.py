@@ -38,7 +38,7 @@ class RelativeSpec:
         if "anchors_fingerprint" not in meta:
             return None
         return cls(v.text(meta, "anchors_fingerprint", where), v.text(meta, "similarity", where),
-                   v.flag(meta, "center", where), v.integer(meta, "num_anchors", where))
+                   v.flag(meta, "center", where), v.bounded(meta, "num_anchors", where, least=1))
 
     def differs_from(self, other: RelativeSpec | None) -> tuple[str, str, str] | None:
         """The first of similarity and centring in which ``other`` differs: (key, ours, theirs)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,24 @@ def number(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRE
         return float(raw)
     except (TypeError, ValueError):
         raise StitchError(f"{where}: metadata '{key}' must be a number, got {raw!r}") from None
+
+
+def positive_number(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` as a finite float above 0 (a temperature, a learning rate, a power)."""
+    value = number(meta, key, where, default)
+    if key in meta and not (math.isfinite(value) and value > 0):
+        raise StitchError(f"{where}: metadata '{key}' must be a positive finite number, got {meta[key]!r}",
+                          hint="the file is damaged or was edited; write it again.")
+    return value
+
+
+def bounded(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED, least: int = 0) -> Any:
+    """``meta[key]`` as an int of at least ``least`` (a count, a size, a seed)."""
+    value = integer(meta, key, where, default)
+    if key in meta and value < least:
+        raise StitchError(f"{where}: metadata '{key}' must be at least {least}, got {meta[key]!r}",
+                          hint="the file is damaged or was edited; write it again.")
+    return value
 
 
 def flag(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from stitchcli import events
 from stitchcli.errors import StitchError
 from stitchcli.relspace.registry import SIMILARITIES
 
@@ -140,6 +141,14 @@ def _project_one(x: torch.Tensor, prepared: torch.Tensor, sim: Similarity,
     return out
 
 
+def _one_point(anchors: torch.Tensor) -> bool:
+    """Whether the anchors' embeddings are all (nearly) the same point (one anchor always is)."""
+    x = anchors.double()
+    if not len(x):
+        return False
+    return float((x - x.mean(dim=0)).abs().max()) <= 1e-6 * max(1.0, float(x.abs().max()))
+
+
 class RelativeProjector:
     """Relative vectors against fixed anchors, with everything that depends only on the anchors
     (centring offset, each similarity's prepared anchors, a combination's block statistics)
@@ -150,6 +159,11 @@ class RelativeProjector:
         self.members = parse_similarity(similarity)
         self.anchors = anchors.float()
         self.offset = self.anchors.mean(dim=0, keepdim=True) if center else None
+        if self.anchors.dim() == 2 and _one_point(self.anchors):
+            carry = "nothing (all zero once centred)" if center else "one number"
+            events.warn(f"the {len(self.anchors)} anchors are embedded at (nearly) one point: relative "
+                        f"vectors against them carry {carry}, so heads reading them predict at or near "
+                        "chance (choose more, distinct anchors)")
         shifted = self.anchors if self.offset is None else self.anchors - self.offset
         # Whitened members read (x - mean) W instead: (offset, linear) per member.
         self.affine: list[tuple[torch.Tensor | None, torch.Tensor | None]] = []

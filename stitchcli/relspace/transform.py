@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -34,8 +35,8 @@ class RelativeTransform:
         get_normalization(self.normalize)
         if self.topk < 0:
             raise StitchError(f"--topk must be 0 (off) or positive, got {self.topk}")
-        if not self.power > 0:
-            raise StitchError(f"--topk-power must be positive, got {self.power}")
+        if not (self.power > 0 and math.isfinite(self.power)):
+            raise StitchError(f"--topk-power must be a positive finite number, got {self.power}")
         return self
 
     @property

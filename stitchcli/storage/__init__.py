@@ -10,13 +10,14 @@ from stitchcli._lazy import lazy_exports
 
 __all__ = ["ROW_TENSORS", "RowReader", "RowWriter", "Shard", "StitchFile", "concat_shards", "copy_rows",
            "files",
-           "index_path", "is_index", "open_rows", "parse_shard", "read_index", "store", "write_index"]
+           "index_path", "is_index", "open_rows", "parse_shard", "read_index", "shard_files", "store",
+           "write_index"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "store": ".store:", "files": ".files:", "StitchFile": ".plain",
     "ROW_TENSORS": ".rows", "RowReader": ".rows", "RowWriter": ".rows", "concat_shards": ".rows",
     "copy_rows": ".rows", "open_rows": ".rows",
     "index_path": ".shards.plan", "Shard": ".shards.plan", "is_index": ".shards.plan",
-    "parse_shard": ".shards.plan",
+    "parse_shard": ".shards.plan", "shard_files": ".shards.plan",
     "read_index": ".shards.index", "write_index": ".shards.index",
 })

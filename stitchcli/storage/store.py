@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stitchcli.storage.files import Header
+from stitchcli.storage.inputs import folder_files, refuse_overwrite
 from stitchcli.storage.plain import (
     FORMAT,
     KINDS,
@@ -35,7 +36,8 @@ __all__ = [
     "FORMAT", "KINDS", "StitchFile", "atomic_dir",
     "atomic_path", "check_writable", "decoded_metadata", "fingerprint",
     "header_metadata", "inspect", "is_labelled", "load", "load_metadata_checked", "missing_tensor",
-    "output_key_of", "own_metadata", "read_metadata", "require_labels", "save",
+    "folder_files", "output_key_of", "own_metadata", "read_metadata", "refuse_overwrite",
+    "require_labels", "save",
 ]
 
 

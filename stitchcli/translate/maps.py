@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 
+from stitchcli import events
 from stitchcli.defaults import MIN_RELATIVE_SPREAD
 from stitchcli.errors import StitchError
 from stitchcli.translate.registry import NO_MAP, TRANSLATIONS
@@ -153,4 +154,30 @@ def fit_translation(method: str, source: torch.Tensor, target: torch.Tensor) -> 
         raise StitchError("anchor embeddings to translate between have different anchor counts")
     if source.shape == target.shape and torch.allclose(source.float(), target.float(), rtol=1e-4, atol=1e-6):
         return _identity
+    check_anchor_count(len(source), method)
+    for side, anchors in (("source", source), ("target", target)):
+        if not bool(torch.isfinite(anchors).all()):
+            raise StitchError(f"the {side} encoder's anchor embeddings hold NaN or infinite values",
+                              hint="embed the anchors again.")
+        if degenerate(anchors):
+            events.warn(f"the {side} encoder embeds all {len(anchors)} anchors (nearly) identically: a "
+                        f"{method} map fitted on them sends every row to one point, so stitched "
+                        "predictions are at chance (choose other anchors: distinct samples)")
     return fit(source, target)
+
+
+MIN_ANCHORS = 2  # a map is fitted on the anchors' spread around their mean: one anchor has none
+
+
+def check_anchor_count(count: int, method: str = "translation") -> None:
+    """Refuse fitting a map on fewer anchors than ``MIN_ANCHORS`` (one line, with the number)."""
+    if count < MIN_ANCHORS:
+        raise StitchError(f"a {method} map needs at least {MIN_ANCHORS} anchors, got {count}",
+                          hint="choose more anchors with `stitch anchors --num K`.")
+
+
+def degenerate(anchors: torch.Tensor) -> bool:
+    """Whether the anchors' embeddings are all (nearly) the same point: no spread to fit a map on."""
+    x = anchors.double()
+    spread = float((x - x.mean(dim=0)).abs().max()) if len(x) else 0.0
+    return spread <= 1e-6 * max(1.0, float(x.abs().max()) if x.numel() else 0.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from stitchcli.errors import StitchError
 from stitchcli.translate.maps import Translator, fit_translation, prediction_error
 
 CHUNK_ROWS = 4096
@@ -76,6 +77,8 @@ def fit_refined(method: str, source_anchors: torch.Tensor, target_anchors: torch
     round that predicts those best (none, if the anchors alone do) is the one returned. Without enough
     anchors to hold any out, the map stays as fitted on the anchors.
     """
+    if iterations < 0:
+        raise StitchError(f"refinement rounds must be 0 or more, got {iterations}")
     source_anchors, target_anchors = source_anchors.float(), target_anchors.float()
     count = len(source_anchors)
     if count < 2 * VALIDATION_EVERY or iterations < 1:

@@ -22,6 +22,18 @@ IGNORED_KEYS = {
     "format_version": "added by issue 27 to every file",
     # The package version that wrote the file: changes with every release, not with the format.
     "stitchcli_version": "the writer's package version, not part of the format",
+    # Issue 28 keys caches and "up to date" checks on the model's content (encoders/identity.py: its
+    # files' bytes or stat, the loading library's version), which differs from machine to machine and
+    # run to run (the tiny models are written in tmp); the key is compared by the next run, not read.
+    "output_key": "a hash that includes the model files' content and stat (issue 28), not part of the format",
+}
+# Metadata keys new since the golden files were written: allowed to appear where the golden file has
+# none (in a file's metadata, and in the anchor set a head carries as the JSON of 'anchor_set'), and
+# compared as any other key where the golden file has one. Nothing else may be new.
+NEW_KEYS = {
+    # Issue 28: an anchor set records the SHA-256 of its stored samples, so that samples replaced under
+    # the same set fingerprint are refused when read (stitchcli/anchors/samples.py, ``samples_digest``).
+    "samples_sha256": "added by issue 28 to anchor sets with stored samples",
 }
 FLOAT_TOLERANCE = 1e-6  # evaluate --json numbers (sums over rows may be reordered); tensors are exact
 
@@ -49,9 +61,23 @@ def read_safetensors(path: Path):
         return {k: handle.get_tensor(k) for k in handle.keys()}, dict(handle.metadata() or {})
 
 
+def without_new_keys(old: dict, new: dict) -> dict:
+    """``new`` less the ``NEW_KEYS`` that ``old`` lacks; a head's carried ``anchor_set`` (JSON of an anchor
+    file's metadata) likewise, inside."""
+    new = {k: v for k, v in new.items() if not (k in NEW_KEYS and k not in old)}
+    if "anchor_set" in old and "anchor_set" in new:
+        try:
+            inner_old, inner_new = json.loads(old["anchor_set"]), json.loads(new["anchor_set"])
+        except ValueError:
+            return new
+        if isinstance(inner_old, dict) and isinstance(inner_new, dict):
+            new["anchor_set"] = json.dumps(without_new_keys(inner_old, inner_new), sort_keys=True)
+    return new
+
+
 def compare_metadata(name: str, old: dict, new: dict, old_root: str, new_root: str) -> list[str]:
     old = {k: normalise(v, old_root) for k, v in old.items() if k not in IGNORED_KEYS}
-    new = {k: normalise(v, new_root) for k, v in new.items() if k not in IGNORED_KEYS}
+    new = without_new_keys(old, {k: normalise(v, new_root) for k, v in new.items() if k not in IGNORED_KEYS})
     out = [f"{name}: metadata '{k}' missing (golden: {old[k]!r})" for k in sorted(old.keys() - new.keys())]
     out += [f"{name}: metadata '{k}' is new ({new[k]!r})" for k in sorted(new.keys() - old.keys())]
     out += [f"{name}: metadata '{k}': golden {old[k]!r}, now {new[k]!r}"

@@ -238,6 +238,12 @@ def check_request(request: SweepRequest) -> None:
         raise StitchError(f"--seeds must be at least 1, got {request.seeds}")
     for recipe in request.recipes:
         recipe.transform.check()
+        if recipe.refine < 0:
+            raise StitchError(f"--refine must be 0 (no refinement) or a positive number of rounds, "
+                              f"got {recipe.refine}")
+        if (recipe.space == "relative" or recipe.translate) and recipe.num_anchors is not None \
+                and recipe.num_anchors < 1:
+            raise StitchError(f"--num-anchors must be positive, got {recipe.num_anchors}")
 
 
 def sweep_once(request: SweepRequest, seed: int, on_recipe: Callable[[RecipeResult], None] | None = None
