@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import os
@@ -71,12 +70,24 @@ def tiny_bert(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def text_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("text") / "reviews.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows(TEXTS)
-    return path
+    from helpers import write_texts
+
+    return write_texts(tmp_path_factory.mktemp("text") / "reviews.csv", TEXTS)
+
+
+@pytest.fixture(scope="session")
+def other_bert(tiny_bert, tmp_path_factory) -> Path:
+    """Another encoder: the tiny BERT's architecture and vocabulary with other random weights."""
+    import shutil
+
+    import torch
+    from transformers import BertModel
+
+    directory = tmp_path_factory.mktemp("other-bert")
+    shutil.copytree(tiny_bert, directory, dirs_exist_ok=True)
+    torch.manual_seed(1)
+    BertModel(BertModel.from_pretrained(str(tiny_bert)).config).save_pretrained(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,24 @@ def run_cli(*args: str):
     return runner.invoke(app, [str(a) for a in args])
 
 
+def ok(*args) -> str:
+    """Run the CLI in-process and return its stdout; fail the test (with its stderr) on a non-zero exit."""
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def write_texts(path, rows, labelled: bool = True):
+    """A CSV of (text, label) rows (only the texts when not ``labelled``); returns ``path``."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"] if labelled else ["text"])
+        writer.writerows(rows if labelled else [[text] for text, *_ in rows])
+    return path
+
+
 def run_subprocess(*args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **kwargs.pop("env", {})}
     return subprocess.run([sys.executable, "-m", "stitchcli", *map(str, args)],

@@ -10,7 +10,7 @@ import torch
 from stitchcli.data import load_dataset
 from stitchcli.storage import store
 
-from helpers import run_cli
+from helpers import ok
 
 CLASSES = ["ant", "bee", "cat", "dog"]
 
@@ -35,12 +35,6 @@ def write_embeddings(path: Path, source: Path, vectors: torch.Tensor, labels: to
         "num_samples": str(len(labels)), "dim": str(vectors.shape[1]),
     })
     return path
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def build_world(root: Path) -> dict:

@@ -19,38 +19,10 @@ from stitchcli.errors import StitchError
 from stitchcli.storage import store
 
 from conftest import WORDS
-from helpers import run_cli
+from helpers import ok, write_texts
 
 # Keys that name the train file and its source: a head trained from arrays has neither.
 SOURCE_KEYS = {"train_file", "dataset", "dataset_fingerprint"}
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
-
-
-def write_texts(path: Path, rows, labelled=True) -> Path:
-    import csv
-
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"] if labelled else ["text"])
-        writer.writerows(rows if labelled else [[text] for text, *_ in rows])
-    return path
-
-
-@pytest.fixture(scope="module")
-def other_bert(tiny_bert, tmp_path_factory) -> Path:
-    """Another encoder: the tiny BERT's architecture and vocabulary with other random weights."""
-    from transformers import BertModel
-
-    directory = tmp_path_factory.mktemp("other-bert")
-    shutil.copytree(tiny_bert, directory, dirs_exist_ok=True)
-    torch.manual_seed(1)
-    BertModel(BertModel.from_pretrained(str(tiny_bert)).config).save_pretrained(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from safetensors.torch import save_file
 from stitchcli.storage import store
 
 from conftest import WORDS
-from helpers import run_cli
+from helpers import run_cli, write_texts
 
 
 def ok(*args, quiet: bool = True):
@@ -36,14 +36,6 @@ def ok(*args, quiet: bool = True):
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr and "bug" not in result.stderr.lower(), result.stderr
     return result
-
-
-def write_texts(path: Path, rows) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture(scope="module")

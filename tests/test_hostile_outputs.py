@@ -17,15 +17,9 @@ import torch
 
 from stitchcli.errors import StitchError
 
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, ok, run_cli
 
 SPELLINGS = ["same", "relative", "symlink", "hardlink"]
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def spelled(path: Path, how: str, monkeypatch) -> Path:

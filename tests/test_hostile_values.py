@@ -17,14 +17,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, ok, run_cli
 from synthetic import write_embeddings
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def read(path: Path) -> tuple[dict, dict]:

@@ -12,13 +12,7 @@ import torch
 from stitchcli.storage import store
 
 from conftest import TEXTS
-from helpers import assert_one_line_error, run_cli
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
+from helpers import assert_one_line_error, ok, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -33,28 +33,39 @@ def _type_checking_lines(tree: ast.AST) -> set[int]:
     return lines
 
 
+def imports(path: Path, module: str):
+    """(source module, the names taken from it) of every import in ``path``, anywhere in its body
+    (inside functions too; not under ``TYPE_CHECKING``), relative imports resolved; a plain ``import
+    x`` takes no names."""
+    tree = ast.parse(path.read_text())
+    skip = _type_checking_lines(tree)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, node.module] if node.module else base)
+            else:
+                source = node.module or ""
+            yield source, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, []
+
+
 def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     """Module → the modules it imports, anywhere in its body (inside functions too)."""
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        tree = ast.parse(path.read_text())
-        skip = _type_checking_lines(tree)
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets: set[str] = set()
-        for node in ast.walk(tree):
-            if getattr(node, "lineno", None) in skip:
-                continue
-            if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    source = ".".join([*base, node.module] if node.module else base)
-                else:
-                    source = node.module or ""
-                for alias in node.names:
-                    full = f"{source}.{alias.name}"
-                    targets.add(full if full in modules else source)
-            elif isinstance(node, ast.Import):
-                targets.update(alias.name for alias in node.names)
+        for source, taken in imports(path, name):
+            if not taken:
+                targets.add(source)
+            for alias in taken:
+                full = f"{source}.{alias}"
+                targets.add(full if full in modules else source)
         graph[name] = {t for t in targets if t in modules and t != name}
     return graph
 
@@ -150,23 +161,10 @@ def in_cli_layer(module: str) -> bool:
 
 def imported_names(path: Path, module: str) -> set[str]:
     """Every module ``path`` imports anywhere (functions included; not under TYPE_CHECKING), in full."""
-    tree = ast.parse(path.read_text())
-    skip = _type_checking_lines(tree)
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(tree):
-        if getattr(node, "lineno", None) in skip:
-            continue
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                source = ".".join([*base, node.module] if node.module else base)
-            else:
-                source = node.module or ""
-            names.add(source)
-            names.update(f"{source}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+    for source, taken in imports(path, module):
+        names.add(source)
+        names.update(f"{source}.{alias}" for alias in taken)
     return names
 
 

@@ -16,38 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from stitchcli.storage import store
 
 from conftest import WORDS
-from helpers import assert_one_line_error, run_cli
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
-
-
-def write_texts(path: Path, rows, labelled=True) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"] if labelled else ["text"])
-        writer.writerows(rows if labelled else [[text] for text, *_ in rows])
-    return path
-
-
-@pytest.fixture(scope="module")
-def other_bert(tiny_bert, tmp_path_factory) -> Path:
-    """Another encoder: the tiny BERT's architecture and vocabulary with other random weights."""
-    from transformers import BertModel
-
-    directory = tmp_path_factory.mktemp("other-bert")
-    shutil.copytree(tiny_bert, directory, dirs_exist_ok=True)
-    torch.manual_seed(1)
-    BertModel(BertModel.from_pretrained(str(tiny_bert)).config).save_pretrained(directory)
-    return directory
+from helpers import assert_one_line_error, ok, run_cli, write_texts
 
 
 @pytest.fixture(scope="module")

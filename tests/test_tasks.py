@@ -11,17 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import assert_one_line_error, random_orthogonal, run_cli, run_subprocess
+from helpers import assert_one_line_error, ok, random_orthogonal, run_cli, run_subprocess
 from synthetic import write_embeddings
 
 DIM = 24
 SIZE = 8
-
-
-def ok(*args) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def _latents(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
