@@ -9,6 +9,7 @@ from stitchcli.data.registry import ReadOptions
 from stitchcli.metadata import values as v
 from stitchcli.metadata.common import RelativeSpec, read_options, unknown
 from stitchcli.storage.plain import HEADER_KEYS
+from stitchcli.storage.shards.plan import recorded_shard
 
 _RELATIVE_KEYS = {"anchors_fingerprint", "similarity", "center", "num_anchors"}
 _READ_KEYS = {"text_column", "label_column", "image_column", "streaming"}
@@ -135,14 +136,14 @@ def _text(value: int | None) -> str | None:
 def _shard(meta: Mapping[str, str], where: str) -> ShardInfo | None:
     if "shard" not in meta:
         return None
+    rows, run = v.text(meta, "shard_rows", where), v.text(meta, "shard_run", where)
     try:
-        index, count = (int(x) for x in meta["shard"].split("/"))
-        start, stop = v.decoded(meta, "shard_rows", where)
-        return ShardInfo(index, count, int(start), int(stop), v.text(meta, "shard_run", where))
+        shard, start, stop = recorded_shard(v.text(meta, "shard", where), rows)
     except (TypeError, ValueError):
         from stitchcli.errors import StitchError
 
         raise StitchError(f"{where}: metadata 'shard' must read I/N with rows [start, stop]") from None
+    return ShardInfo(shard.index, shard.count, start, stop, run)
 
 
 _KNOWN = ({f.name for f in fields(EmbeddingsMeta)} - {"read", "shard", "relative", "extra"}) \

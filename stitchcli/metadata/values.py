@@ -26,26 +26,26 @@ def text(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED)
     return default
 
 
-def integer(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
-    """``meta[key]`` as an int."""
+def _converted(meta: Mapping[str, str], key: str, where: str, default: Any, convert, wrong: str) -> Any:
+    """``convert(meta[key])`` (``default`` when absent); ``wrong`` (formatted with the raw value) when
+    ``convert`` refuses it."""
     if key not in meta:
         return text(meta, key, where, default)
     raw = meta[key]
     try:
-        return int(raw)
+        return convert(raw)
     except (TypeError, ValueError):
-        raise StitchError(f"{where}: metadata '{key}' must be an integer, got {raw!r}") from None
+        raise StitchError(f"{where}: metadata '{key}' {wrong.format(raw=raw)}") from None
+
+
+def integer(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
+    """``meta[key]`` as an int."""
+    return _converted(meta, key, where, default, int, "must be an integer, got {raw!r}")
 
 
 def number(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
     """``meta[key]`` as a float."""
-    if key not in meta:
-        return text(meta, key, where, default)
-    raw = meta[key]
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        raise StitchError(f"{where}: metadata '{key}' must be a number, got {raw!r}") from None
+    return _converted(meta, key, where, default, float, "must be a number, got {raw!r}")
 
 
 def positive_number(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
@@ -78,13 +78,7 @@ def flag(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED)
 
 def decoded(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:
     """``meta[key]`` decoded from JSON."""
-    if key not in meta:
-        return text(meta, key, where, default)
-    raw = meta[key]
-    try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        raise StitchError(f"{where}: metadata '{key}' is not valid JSON") from None
+    return _converted(meta, key, where, default, json.loads, "is not valid JSON")
 
 
 def strings(meta: Mapping[str, str], key: str, where: str, default: Any = REQUIRED) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 from stitchcli.errors import StitchError
 from stitchcli.storage.files import Header, open_file
 from stitchcli.storage.plain import article, atomic_path, inspect_file, kind_hint
-from stitchcli.storage.shards.plan import Shard, index_path, shard_files
+from stitchcli.storage.shards.plan import Shard, index_path, recorded_shard, shard_files
 
 FORMAT = "stitchcli-shards"
 SHARD_KEYS = ("shard", "shard_rows", "output_key", "num_samples")  # per shard, not of the whole
@@ -16,9 +16,9 @@ SHARD_KEYS = ("shard", "shard_rows", "output_key", "num_samples")  # per shard, 
 
 def _shard_of(path: Path, meta: dict[str, str]) -> tuple[Shard, list[int]]:
     try:
-        index, count = (int(x) for x in meta["shard"].split("/"))
-        return Shard(index, count), json.loads(meta["shard_rows"])
-    except (KeyError, ValueError) as exc:
+        shard, start, stop = recorded_shard(meta["shard"], meta["shard_rows"])
+        return shard, [start, stop]
+    except (KeyError, ValueError, TypeError) as exc:
         raise StitchError(f"{path} is not a shard of a sharded embed (no shard metadata: {exc})") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -38,6 +39,14 @@ def parse_shard(text: str) -> Shard:
         raise UsageError(f"--shard takes INDEX/COUNT with 0 <= INDEX < COUNT, got {text!r}",
                          hint="e.g. --shard 0/4 for the first of four shards.")
     return Shard(int(match[1]), int(match[2]))
+
+
+def recorded_shard(shard: str, rows: str) -> tuple[Shard, int, int]:
+    """What a shard file records of itself: ``I/N`` (its ``shard`` metadata) and the JSON ``[start,
+    stop]`` of its rows (``shard_rows``); ValueError or TypeError when they do not read so."""
+    index, count = (int(x) for x in shard.split("/"))
+    start, stop = json.loads(rows)
+    return Shard(index, count), int(start), int(stop)
 
 
 def from_environment(environ=os.environ) -> Shard | None:  # noqa: B006 - read-only default
