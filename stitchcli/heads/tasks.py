@@ -288,8 +288,3 @@ def _named(target: str):  # noqa: ANN202
 
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
-
-
-def check_arch(task: Task, arch: str) -> None:
-    """Refuse an architecture that cannot fit ``task``'s targets (``Task.check_arch``)."""
-    task.check_arch(arch)

@@ -19,14 +19,14 @@ __all__ = [
     "NORMALIZATIONS", "SIMILARITIES", "Normalization", "RelativeProjector", "RelativeTransform", "Similarity",
     "anchor_self_relative", "column_statistics", "get_normalization", "get_similarity",
     "invariances_of", "parse_similarity", "register_normalization", "register_similarity",
-    "recompute_relative", "relative_metadata", "relative_projection", "sparsify_topk_",
+    "recompute_relative", "relative_projection", "sparsify_topk_",
 ]
 
 # The registries import no torch (``--help`` lists their names); the math loads on first use.
 __getattr__, __dir__ = lazy_exports(__name__, {
     "column_statistics": ".normalize",
     **dict.fromkeys(["RelativeProjector", "Similarity", "get_similarity", "invariances_of",
-                     "parse_similarity", "register_similarity", "relative_metadata", "relative_projection"],
+                     "parse_similarity", "register_similarity", "relative_projection"],
                     ".similarity"),
     "sparsify_topk_": ".sparse", "RelativeTransform": ".transform", "anchor_self_relative": ".transform",
     "recompute_relative": ".job",

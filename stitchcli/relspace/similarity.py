@@ -221,13 +221,3 @@ def relative_projection(
             "do not have the same dimension"
         )
     return RelativeProjector(anchors, similarity, center, chunk_rows)(x)
-
-
-def relative_metadata(anchors_fingerprint: str, similarity: str, center: bool, k: int) -> dict:
-    """The metadata that says how ``relative`` was computed; heads must match it exactly."""
-    return {
-        "anchors_fingerprint": anchors_fingerprint,
-        "similarity": similarity,
-        "center": "true" if center else "false",
-        "num_anchors": str(k),
-    }
