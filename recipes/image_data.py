@@ -70,7 +70,8 @@ def extract_openclipart(dest: Path, debs: Path) -> tuple[Path, str]:
     if not any(debs.glob("openclipart-png_*.deb")):
         debs.mkdir(parents=True, exist_ok=True)
         say(f"apt-get download openclipart-png into {debs} (131 MB)")
-        if subprocess.run(["apt-get", "download", "-q", "openclipart-png"], cwd=debs).returncode != 0:
+        if subprocess.run(["apt-get", "download", "-q", "openclipart-png"], cwd=debs,
+                          stdout=sys.stderr).returncode != 0:
             sys.exit("Error: apt-get download openclipart-png failed")
     deb = max(debs.glob("openclipart-png_*.deb"), default=None)
     if deb is None:
@@ -78,7 +79,7 @@ def extract_openclipart(dest: Path, debs: Path) -> tuple[Path, str]:
     if not reusable(dest, {"source": deb.name}):
         say(f"clip art: dpkg -x {deb.name} into {dest} (once)")
         stage = staging(dest)
-        if subprocess.run(["dpkg", "-x", str(deb), str(stage)]).returncode != 0:
+        if subprocess.run(["dpkg", "-x", str(deb), str(stage)], stdout=sys.stderr).returncode != 0:
             sys.exit(f"Error: dpkg -x {deb} failed")
         publish(stage, dest, {"source": deb.name})
     return dest / "usr" / "share" / "openclipart" / "png", deb.name
