@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from stitchcli import __version__
 from stitchcli.commands import (
     anchors,
+    check,
     compare,
     embed,
     evaluate,
@@ -165,6 +166,7 @@ merge.register(app)
 import_.register(app)
 prompts.register(app)
 info.register(app)
+check.register(app)
 
 
 def main() -> None:
