@@ -35,3 +35,9 @@ MIN_RELATIVE_SPREAD = 1.0
 VALUE_ARCH = "ridge"  # regression and reconstruction: best worst pair on digits (validation rows)
 TARGET_SIZE = 32  # reconstruction targets: images resized to 32 × 32, as the paper's CIFAR decoders
 ACTIVATION = "silu"
+# Refinement a translated head carries (issue 29): a seeded sample of its own encoder's train rows
+# (``pool_embeddings``, at most POOL_ROWS of them) lets it refine its map with unpaired rows of the
+# file it reads (self-learning, ``translate/refine.py``) for up to REFINE_ROUNDS rounds. Placeholders
+# until measured: 2048 rows (8 KiB a row at 1280 dims, float32), refinement off.
+POOL_ROWS = 2048
+REFINE_ROUNDS = 0

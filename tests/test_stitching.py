@@ -36,7 +36,7 @@ def test_json_schema_is_exactly_the_contract(world):
     results = evaluate_json("--head", world["heads"]["relative"], "--embeddings", world["files"]["testB"])
     assert set(results[0]) == {"head", "head_encoder", "embeddings", "encoder", "space", "stitched",
                                "accuracy", "macro_f1", "num_samples", "method", "per_class", "confusion",
-                               "task", "metric", "mse", "r2", "psnr"}
+                               "task", "metric", "mse", "r2", "psnr", "refine"}
     result = results[0]
     # A classifier's result leads with accuracy; the values of heads of other tasks are null.
     assert (result["task"], result["metric"]) == ("classification", "accuracy")

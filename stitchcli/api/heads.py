@@ -61,7 +61,8 @@ class StitchHead:
         return Path(path)
 
     def predict(self, samples, encoder: Encoder | str, *, top_k: int = 1, batch_size: int = 32,
-                device: str = "auto", translate: str | None = None) -> list[Prediction]:
+                device: str = "auto", translate: str | None = None,
+                refine: int | None = None) -> list[Prediction]:
         """Labels for ``samples``, embedded (with the head's own anchors) by any encoder of their modality.
 
         Args:
@@ -73,6 +74,8 @@ class StitchHead:
             device: where a spec given as a string is loaded (``auto``, ``cpu``, ``cuda``...).
             translate: an absolute head's map (``ridge``, ``procrustes``, ``affine``, ``auto``, ``none``);
                 default the one it records.
+            refine: at most this many rounds of refining a translated head's map with unpaired rows
+                (the head's pool and ``samples``; 0: off); default the rounds it records.
 
         Returns:
             One ``Prediction`` per sample: what ``stitch predict --encoder`` writes for them.
@@ -92,6 +95,7 @@ class StitchHead:
             arrays.name(translate, "translate", "ridge")
         check_top_k(self.head, arrays.whole(top_k, "top_k"))
         arrays.whole(batch_size, "batch_size")
+        refine = _rounds(refine)
         if not samples:
             return []
         anchored = needs_anchors(self.head, translate)
@@ -99,10 +103,11 @@ class StitchHead:
             self._carried()  # refused before any model loads
         model = self._encoder(encoder, device, samples)
         anchors = self._anchor_vectors(model, batch_size) if anchored else None
-        return self._predictions(model.vectors(samples, batch_size), anchors, top_k, translate, model.spec)
+        return self._predictions(model.vectors(samples, batch_size), anchors, top_k, translate, model.spec,
+                                 refine)
 
     def predict_vectors(self, x, anchors=None, *, top_k: int = 1, translate: str | None = None,
-                        encoder: str | None = None):
+                        encoder: str | None = None, refine: int | None = None):
         """Predictions from vectors made by the caller, with any encoder.
 
         Args:
@@ -112,6 +117,8 @@ class StitchHead:
             top_k: how many (label, score) pairs each prediction lists.
             translate: an absolute head's map; default the one it records (``none``: read x as it is).
             encoder: a name for the encoder, shown in error messages only.
+            refine: at most this many rounds of refining a translated head's map with unpaired rows (the
+                head's pool and a sample of ``x``; 0: off); default the rounds the head records.
 
         Returns:
             Classification: one ``Prediction`` per row, as ``stitch predict --embeddings`` writes for a
@@ -125,12 +132,13 @@ class StitchHead:
         check_top_k(self.head, arrays.whole(top_k, "top_k"))
         if translate is not None:
             arrays.name(translate, "translate", "ridge")
+        refine = _rounds(refine)
         x = arrays.matrix(x, "x")
         if anchors is not None:
             anchors = arrays.matrix(anchors, "anchors", rows=self._anchor_count(), dim=x.shape[1])
         if not self.head.task.classifies:
-            return self._values(x, anchors, translate, encoder)
-        return self._predictions(x, anchors, top_k, translate, encoder)
+            return self._values(x, anchors, translate, encoder, refine)
+        return self._predictions(x, anchors, top_k, translate, encoder, refine)
 
     def _classifier(self) -> None:
         if not self.head.task.classifies:
@@ -193,27 +201,32 @@ class StitchHead:
 
         return head_rows(self.head, x, anchors, translate, encoder)
 
-    def _predictions(self, x, anchors, top_k: int, translate, encoder) -> list[Prediction]:
+    def _predictions(self, x, anchors, top_k: int, translate, encoder, refine=None) -> list[Prediction]:
         from stitchcli.evaluate.predict import PredictRequest, predicted_blocks
 
         rows = self._rows(x, anchors, translate, encoder)
         names = self.head.label_names
         out = []
-        for _, classes, scores in predicted_blocks(PredictRequest(self.head, rows.path, Path(), top_k,
-                                                                  translate), rows):
+        request = PredictRequest(self.head, rows.path, Path(), top_k, translate, refine=refine)
+        for _, classes, scores in predicted_blocks(request, rows):
             for ids, values in zip(classes.tolist(), scores.tolist(), strict=True):
                 pairs = [(names[c], round(s, 6)) for c, s in zip(ids, values, strict=True)]
                 out.append(Prediction(pairs[0][0], pairs[0][1], pairs))
         return out
 
     @torch.inference_mode()
-    def _values(self, x, anchors, translate, encoder) -> np.ndarray:
+    def _values(self, x, anchors, translate, encoder, refine=None) -> np.ndarray:
         from stitchcli.evaluate.evaluation import head_inputs
 
-        inputs, _ = head_inputs(self.head, self._rows(x, anchors, translate, encoder), translate)
+        inputs, _ = head_inputs(self.head, self._rows(x, anchors, translate, encoder), translate, refine)
         parts = [self.head.module(block) for _, block in inputs.blocks()]
         outputs = torch.cat(parts) if parts else torch.empty(0, self.head.config.num_classes)
         return arrays.numpy(outputs)
+
+
+def _rounds(refine) -> int | None:  # noqa: ANN001 - what the caller gave
+    """``refine=``: None (the head's own), or a whole number of rounds, 0 or more."""
+    return None if refine is None else arrays.whole(refine, "refine", 0)
 
 
 def load_head(head: str | Path) -> StitchHead:

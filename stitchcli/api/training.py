@@ -16,7 +16,8 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
                center: bool = defaults.CENTER, normalize: str = defaults.NORMALIZE, topk: int = defaults.TOPK,
                topk_power: float = defaults.TOPK_POWER, hidden: int = defaults.HIDDEN,
                activation: str = defaults.ACTIVATION, epochs: int = defaults.EPOCHS, lr: float = defaults.LR,
-               batch_size: int = defaults.BATCH_SIZE, weight_decay: float = 0.0, seed: int = 0) -> StitchHead:
+               batch_size: int = defaults.BATCH_SIZE, weight_decay: float = 0.0, seed: int = 0,
+               refine: int = defaults.REFINE_ROUNDS, pool_rows: int = defaults.POOL_ROWS) -> StitchHead:
     """Train a classification head on embeddings held in memory, with ``stitch train-head``'s defaults.
 
     Args:
@@ -33,6 +34,8 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
         space, arch, translate, similarity, center, normalize, topk, topk_power, hidden, activation,
             epochs, lr, batch_size, weight_decay, seed: as ``stitch train-head`` and ``stitch embed``
             (``similarity`` and ``center``: how the relative vectors are made from ``anchors``).
+        refine, pool_rows: as ``train-head --refine`` and ``--pool-rows`` (translated heads: the most
+            rounds their map is refined by on other encoders, and how many rows of ``x`` they carry for it).
 
     Returns:
         A ``StitchHead``; ``save(path)`` writes the tensors and metadata ``stitch train-head`` writes for
@@ -53,7 +56,7 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
     if space not in SPACES:
         raise StitchError(f"unknown space {space!r}", hint=f"choose {' or '.join(SPACES)}.")
     for key, value in (("topk", topk), ("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size),
-                       ("seed", seed)):
+                       ("seed", seed), ("refine", refine), ("pool_rows", pool_rows)):
         arrays.whole(value, key, None)  # the ranges: checked as train-head checks them
     for key, value in (("lr", lr), ("weight_decay", weight_decay), ("topk_power", topk_power)):
         arrays.real(value, key)
@@ -94,7 +97,7 @@ def train_head(x, labels, *, anchors=None, label_names=None, anchor_set: str | P
         embeddings=Path(SOURCE), space=space, arch=arch, hidden=hidden, activation=activation, epochs=epochs,
         lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed,
         transform=RelativeTransform(normalize, topk, topk_power), translate=translate,
-        anchors=None if anchors_file is None else Path(anchors_file))
+        anchors=None if anchors_file is None else Path(anchors_file), refine=refine, pool_rows=pool_rows)
     return StitchHead(train(request, rows))
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stitchcli.commands.options import JsonOpt, translate_option
+from stitchcli.commands.options import JsonOpt, refine_option, translate_option
 
 
 def evaluate(
@@ -24,6 +24,7 @@ def evaluate(
     translate: Annotated[list[str] | None, translate_option(
         "For absolute heads on other encoders, the map fitted on the shared anchors (repeat to compare "
         "side by side)", "the map each head records (train-head --translate), else none")] = None,
+    refine: Annotated[int | None, refine_option("the rounds each head records (train-head --refine)")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a heatmap of the matrix: .png, .svg or .pdf (needs stitchcli\\[plot]); with "
         "--per-class also each pair's confusion matrix, PLOT-confusion-N.png; for a reconstruction "
@@ -88,7 +89,7 @@ def evaluate(
 
     with output.progress("evaluating", pairs) as bar:
         results = evaluate_matrix(heads, embeddings, methods, skip_incompatible, on_skip=skipped,
-                                  on_pair=bar.advance)
+                                  on_pair=bar.advance, refine=refine)
     if not results:
         raise StitchError("nothing could be evaluated: every head × file pair was skipped as incompatible",
                           hint="the lines above say why for each pair.")

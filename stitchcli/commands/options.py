@@ -85,6 +85,14 @@ def translate_option(how: str, default: str, *, repeatable: bool = False, none: 
                         + f" \\[default: {default}].", rich_help_panel=panel)
 
 
+def refine_option(default: str, panel: str | None = None):  # noqa: ANN201 - a typer OptionInfo
+    """The ``--refine N`` option of a command that reads other encoders through a head's map."""
+    return typer.Option("--refine", min=0, help="For translated heads, at most N rounds of refining the "
+                        "map with unpaired rows (the head's pool and a sample of the file's own; mutual "
+                        "nearest neighbours, rounds chosen on held-out anchors; 0: off) "
+                        f"\\[default: {default}].", rich_help_panel=panel)
+
+
 def check_streaming(source: str, streaming: bool) -> None:
     if streaming and not source.startswith("hf:"):
         raise UsageError("--streaming is for hf: datasets",

@@ -22,6 +22,7 @@ from stitchcli.commands.options import (
     TextColumnOpt,
     TrustRemoteCodeOpt,
     WeightsOpt,
+    refine_option,
     translate_option,
 )
 
@@ -54,6 +55,7 @@ def predict(
     top_k: Annotated[int, typer.Option(help="Also the N best labels and their scores.")] = 1,
     translate: Annotated[str | None, translate_option(
         "For absolute heads, the map fitted on the shared anchors", "the map the head records")] = None,
+    refine: Annotated[int | None, refine_option("the rounds the head records")] = None,
     anchor_view: Annotated[str | None, typer.Option(
         help="Which parallel view of the head's anchors the encoder embeds (default: that of the data's "
         "modality).", rich_help_panel=MODEL)] = None,
@@ -122,7 +124,7 @@ def predict(
     if embeddings is not None:
         from stitchcli.evaluate import PredictRequest, run_predict
 
-        summary = run_predict(PredictRequest(loaded, embeddings, out, top_k, translate, id_column))
+        summary = run_predict(PredictRequest(loaded, embeddings, out, top_k, translate, id_column, refine))
     else:
         from stitchcli.data import ReadOptions
         from stitchcli.encoders import EncoderOptions
@@ -132,7 +134,7 @@ def predict(
         request = PredictDataRequest(
             loaded, encoder, dataset, out, read,
             EncoderOptions(pooling, max_length, device, dtype, weights, trust_remote_code),
-            top_k, translate, id_column, anchor_view, batch_size, num_workers, shard=part)
+            top_k, translate, id_column, anchor_view, batch_size, num_workers, shard=part, refine=refine)
         summary = run_predict_on_data(request)
         if summary.get("predictions") is None:  # a torchrun rank other than 0
             return

@@ -21,6 +21,7 @@ from stitchcli.commands.options import (
     TextColumnOpt,
     TopkOpt,
     TopkPowerOpt,
+    refine_option,
     translate_option,
 )
 
@@ -40,6 +41,7 @@ def run(
     translate: Annotated[list[str] | None, translate_option(
         "How the absolute heads read other encoders", f"{defaults.TRANSLATE}, and none with --baseline",
         repeatable=True)] = None,
+    refine: Annotated[int | None, refine_option(str(defaults.REFINE_ROUNDS))] = None,
     arch: ArchOpt = defaults.ARCH,
     similarity: SimilarityOpt = defaults.SIMILARITY,
     center: CenterOpt = defaults.CENTER,
@@ -74,7 +76,8 @@ def run(
     transform.check()
     request = RunRequest(encoders, train, test, out_dir, read, num_anchors, strategy, seed,
                          methods, batch_size, device, force, arch=arch,
-                         similarity=similarity, center=center, transform=transform)
+                         similarity=similarity, center=center, transform=transform,
+                         refine=defaults.REFINE_ROUNDS if refine is None else refine)
     results = run_all(request)
     ran = [r.as_json() for r in results if r.accuracy is not None]
     output.result({"results": ran}, table=lambda: results_table(results))

@@ -19,6 +19,7 @@ from stitchcli.commands.options import (
     SeedOpt,
     TopkOpt,
     TopkPowerOpt,
+    refine_option,
     translate_option,
 )
 
@@ -45,6 +46,11 @@ def train_head(
         "How an absolute head reads other encoders, a map fitted on the shared anchors (the head carries "
         "its anchors' embeddings; none: the baseline)",
         f"{defaults.TRANSLATE} for --space absolute")] = None,
+    refine: Annotated[int | None, refine_option(
+        f"{defaults.REFINE_ROUNDS}; evaluate and predict --refine override it")] = None,
+    pool_rows: Annotated[int, typer.Option(
+        min=0, help="Translated heads carry a seeded sample of this many train rows to refine their map "
+        "with (--refine); 0: none, a smaller file.")] = defaults.POOL_ROWS,
     normalize: NormalizeOpt = defaults.NORMALIZE,
     topk: TopkOpt = defaults.TOPK,
     topk_power: TopkPowerOpt = defaults.TOPK_POWER,
@@ -95,16 +101,24 @@ def train_head(
 
         raise UsageError("--translate is for absolute heads (relative heads stitch as they are)",
                          hint="use --space absolute, or leave out --translate.")
+    if refine and translate is None:
+        from stitchcli.errors import UsageError
+
+        raise UsageError("--refine refines the map of a translated head; this head reads no map",
+                         hint="use --space absolute with a --translate map, or leave out --refine.")
     head = train(TrainRequest(embeddings, space, arch, hidden, activation, epochs, lr, batch_size,
                               weight_decay, seed, transform=transform,
                               translate=translate or "none", anchors=anchors, task=task,
-                              target_columns=target_column or [], target_size=target_size))
+                              target_columns=target_column or [], target_size=target_size,
+                              refine=defaults.REFINE_ROUNDS if refine is None else refine,
+                              pool_rows=pool_rows))
     save_head(out, head)
     summary = {"head": str(out), "encoder": head.encoder, "space": space, "arch": head.config.arch,
                "task": task, **head.transform.as_json(),
                **head.meta.scores}
     if translate is not None:
         summary["translate"] = translate
+        summary["refine"], summary["pool_rows"] = head.refinement(), head.meta.pool_rows
     summary["anchor_samples"] = head.meta.anchor_samples or "none"
     if json_output:
         output.data(summary)

@@ -40,6 +40,7 @@ class Result:
     mse: float | None = None
     r2: float | None = None
     psnr: float | None = None
+    refine: int | None = None  # translated rows: the most refinement rounds asked of the map
 
     @property
     def classifies(self) -> bool:
@@ -100,8 +101,9 @@ class _Translated:
             yield start, self.translate(block)
 
 
-def translated_inputs(head: Head, file: RowReader, method: str) -> _Translated:
-    """The file's embeddings mapped into the head's encoder space through the shared anchors."""
+def translated_inputs(head: Head, file: RowReader, method: str, refine: int | None = None) -> _Translated:
+    """The file's embeddings mapped into the head's encoder space through the shared anchors (the map
+    refined for up to ``refine`` rounds, by default what the head records: ``evaluate.refined``)."""
     theirs = EmbeddingsMeta.of(file).anchors_fingerprint
     ours = head.meta.anchors_fingerprint
     if head.anchor_embeddings is None or ours is None:
@@ -114,11 +116,9 @@ def translated_inputs(head: Head, file: RowReader, method: str) -> _Translated:
             f"{file.path} used anchor set {theirs} but head {head.path} holds anchor set {ours}",
             hint="embed both with the same ANCHORS.safetensors.",
         )
-    from stitchcli.translate.maps import fit_translation
+    from stitchcli.evaluate.refined import head_map
 
-    translate = fit_translation(
-        method, file.read("anchor_embeddings").float(), head.anchor_embeddings.float()
-    )
+    translate = head_map(head, file, method, refine)
     return _Translated(FileInputs(file, "absolute", head.transform), translate)
 
 
@@ -152,10 +152,11 @@ def predict_many(heads: list[Head], inputs) -> list[torch.Tensor]:
 
 
 def _result(head: Head, file: RowReader, predicted: torch.Tensor, method: str,
-            targets: dict | None = None) -> Result:
+            targets: dict | None = None, refine: int | None = None) -> Result:
     """``head``'s scores on ``file`` from its predictions (classes or values), as its task computes them
     (``targets``: a cache of value targets shared by the heads that read this file)."""
-    return Result(**_pair(head, file, method), **head.task.scores(head, file, predicted, targets))
+    return Result(**_pair(head, file, method), **head.task.scores(head, file, predicted, targets),
+                  refine=refine)
 
 
 def _pair(head: Head, file: RowReader, method: str) -> dict:
@@ -171,26 +172,30 @@ def skipped_result(head: Head, file: RowReader, method: str | None) -> Result:
     return Result(**_pair(head, file, method or head.space), num_samples=file.num_rows)
 
 
-def head_inputs(head: Head, file: RowReader, translate: str | None = None) -> tuple[object, str]:
+def head_inputs(head: Head, file: RowReader, translate: str | None = None,
+                refine: int | None = None) -> tuple[object, str]:
     """What ``head`` reads of ``file`` and how it is named: an absolute head through ``translate``
-    (by default the map the head records; ``none``: as it is), checked like ``check_compatible``."""
+    (by default the map the head records; ``none``: as it is) refined for up to ``refine`` rounds (by
+    default what the head records), checked like ``check_compatible``."""
     method = head.translation(translate)
     # On the head's own encoder the fitted map is the identity; applying it anyway keeps every row
     # of a translated matrix complete and comparable.
     if method is not None:
-        return translated_inputs(head, file, method), method
+        return translated_inputs(head, file, method, refine), method
     check_compatible(head, file)
     return FileInputs(file, head.space, head.transform), head.space
 
 
 @torch.inference_mode()
 def evaluate(head: Head, file: RowReader, translate: str | None = None,
-             targets: dict | None = None) -> Result:
+             targets: dict | None = None, refine: int | None = None) -> Result:
     """Accuracy of ``head`` on ``file``; ``translate`` maps an absolute head's input first (by
-    default, the map the head records, if any)."""
-    inputs, method = head_inputs(head, file, translate)
+    default, the map the head records, if any), refined for up to ``refine`` rounds (by default, what
+    the head records)."""
+    inputs, method = head_inputs(head, file, translate, refine)
     label_mapping(head, file)
-    return _result(head, file, predict_many([head], inputs)[0], method, targets)
+    rounds = head.refinement(refine) if isinstance(inputs, _Translated) else None
+    return _result(head, file, predict_many([head], inputs)[0], method, targets, rounds)
 
 
 def _check_pair(head: Head, file: RowReader) -> bool:
@@ -215,11 +220,13 @@ def evaluate_matrix(
     skip_incompatible: bool = False,
     on_skip=None,
     on_pair=None,
+    refine: int | None = None,
 ) -> list[Result]:
     """Every head on every file, one file at a time, each read a block of rows at a time (files, plain
     or sharded, can be larger than memory).
 
-    ``methods`` (translations for absolute heads; None: what each head records) give a row each.
+    ``methods`` (translations for absolute heads; None: what each head records) give a row each;
+    ``refine`` (None: what each head records) the most refinement rounds of translated heads' maps.
     Plain heads that read the same inputs (space and relative transform) run together on each
     file (shared input normalisation);
     translated heads run one by one, since each maps the inputs differently.
@@ -251,7 +258,7 @@ def evaluate_matrix(
                 if method is None:
                     plain.setdefault((head.space, head.transform), []).append((h, m, head))
                     continue
-                result = attempt(head, file, method, evaluate, head, file, method, targets)
+                result = attempt(head, file, method, evaluate, head, file, method, targets, refine)
                 if result is not None:
                     found[h, m, f] = result
         for (space, transform), group in plain.items():

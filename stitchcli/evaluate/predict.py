@@ -33,6 +33,7 @@ class PredictRequest:
     top_k: int = 1
     translate: str | None = None  # None: the map the head records, if any
     id_column: str | None = None
+    refine: int | None = None  # None: the refinement rounds the head records
 
 
 def probabilities(head: Head, logits: torch.Tensor) -> torch.Tensor:
@@ -51,7 +52,7 @@ def predicted_blocks(request: PredictRequest,
     head = request.head
     if not file.num_rows:  # an empty --shard part: nothing to predict (and no rows to take statistics of)
         return
-    inputs, _ = head_inputs(head, file, request.translate)
+    inputs, _ = head_inputs(head, file, request.translate, request.refine)
     for start, block in inputs.blocks():
         probs = probabilities(head, head.module(block))
         scores, classes = probs.topk(request.top_k, dim=1)
@@ -132,7 +133,8 @@ def write_values(request: PredictRequest, file: RowReader, ids) -> dict:  # noqa
     spec = head.targets()
     images = head.task.images
     out = head.task.check_output(request.out)
-    inputs = head_inputs(head, file, request.translate)[0] if file.num_rows else None  # none: an empty part
+    # none: an empty part
+    inputs = head_inputs(head, file, request.translate, request.refine)[0] if file.num_rows else None
     place = store.atomic_dir(out) if images else store.atomic_path(out, suffix=out.suffix)
     with output_lock(out), place as tmp:
         writer = (ImageWriter(tmp) if images

@@ -119,6 +119,9 @@ class Head:
     anchor_embeddings: torch.Tensor | None = None
     # The anchor set it carries (``anchors.<name>`` tensors; its metadata in ``meta.anchor_set``), if any.
     anchor_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    # A seeded sample of its own encoder's train rows, to refine its map with (``heads.pool``), if any.
+    pool_embeddings: torch.Tensor | None = None
+    warned: set[str] = field(default_factory=set, repr=False, compare=False)  # warnings given once
 
     @property
     def config(self) -> HeadConfig:
@@ -154,6 +157,15 @@ class Head:
         method = self.meta.translate if override is None else override
         return None if self.space != "absolute" or method in (None, "none") else method
 
+    def refinement(self, override: int | None = None) -> int:
+        """The most self-learning rounds this head's map is refined by on another encoder's file:
+        ``override`` if given (``0``: off), else what its file records; 0 for heads that never translate."""
+        rounds = override if override is not None else \
+            self.meta.refine if self.meta.refine is not None else defaults.REFINE_ROUNDS
+        if rounds < 0:
+            raise StitchError(f"refinement rounds must be 0 (off) or more, got {rounds}")
+        return rounds if self.space == "absolute" else 0
+
     def targets(self):
         """What a regression or reconstruction head outputs (a ``TargetSpec``); None for classifiers."""
         return self.task.target_spec(self.meta)
@@ -175,6 +187,8 @@ def save_head(path: Path, head: Head) -> None:
     tensors = {f"weights.{k}": v for k, v in head.module.state_dict().items()}
     if head.anchor_embeddings is not None:
         tensors["anchor_embeddings"] = head.anchor_embeddings
+    if head.pool_embeddings is not None:
+        tensors["pool_embeddings"] = head.pool_embeddings
     for name, tensor in tensors.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise StitchError(f"training gave the head NaN or infinite values ({name}); nothing written",
@@ -207,6 +221,17 @@ def _check_anchor_embeddings(path: Path, meta: HeadMeta, anchors: torch.Tensor |
                           hint="the file is damaged or was edited; train the head again.")
 
 
+def _check_pool(path: Path, meta: HeadMeta, pool: torch.Tensor | None) -> None:
+    """The pool a head carries is ``pool_rows`` rows as wide as its encoder (and none without the key)."""
+    shape = None if pool is None else tuple(pool.shape)
+    wide = shape is not None and len(shape) == 2 and (meta.dim is None or shape[1] == meta.dim)
+    if (shape or meta.pool_rows) and not (wide and shape[0] == meta.pool_rows):
+        raise StitchError(f"head file {path}: its pool_embeddings are {shape} but its metadata says "
+                          f"{meta.pool_rows} rows (metadata 'pool_rows') of width {meta.dim} "
+                          "(metadata 'dim')",
+                          hint="the file is damaged or was edited; train the head again.")
+
+
 def load_head(path: Path) -> Head:
     file = store.load(path, kind="head")
     meta = HeadMeta.from_metadata(file.metadata, str(path))
@@ -225,14 +250,18 @@ def load_head(path: Path) -> Head:
                           f"num_classes {config.num_classes}, hidden {config.hidden}) does not match its "
                           f"weights ({wrong[0]}: {given.get(wrong[0])} in the file, {shapes.get(wrong[0])} "
                           "expected)", hint="the file is damaged or was edited; train the head again.")
-    for name, tensor in [*weights.items(), ("anchor_embeddings", file.tensors.get("anchor_embeddings"))]:
+    pool = file.tensors.get("pool_embeddings")
+    for name, tensor in [*weights.items(), ("anchor_embeddings", file.tensors.get("anchor_embeddings")),
+                         ("pool_embeddings", pool)]:
         if tensor is not None and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise StitchError(f"head file {path}: tensor {name} holds NaN or infinite values",
                               hint="the file is damaged (or training diverged); train the head again.")
     _check_anchor_embeddings(path, meta, file.tensors.get("anchor_embeddings"))
+    _check_pool(path, meta, pool)
     module = build_head(config)
     module.load_state_dict(weights, strict=True)
     module.eval()
     return Head(path=Path(path), meta=meta, module=module,
                 anchor_embeddings=file.tensors.get("anchor_embeddings"),
-                anchor_tensors={k: v for k, v in file.tensors.items() if k.startswith("anchors.")})
+                anchor_tensors={k: v for k, v in file.tensors.items() if k.startswith("anchors.")},
+                pool_embeddings=pool)

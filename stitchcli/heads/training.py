@@ -42,6 +42,10 @@ class TrainRequest:
     # How an absolute head reads other encoders: None is the default (ridge for absolute heads, as
     # `train-head`); "none" a plain head that cannot read them; or ridge, procrustes, affine, auto.
     translate: str | None = None
+    # Translated heads: the most refinement rounds their map gets on other encoders' files (0: off), and
+    # how many of this file's rows they carry for it (``pool_embeddings``; 0: none, a smaller file).
+    refine: int = defaults.REFINE_ROUNDS
+    pool_rows: int = defaults.POOL_ROWS
     anchors: Path | None = None  # the anchor set to carry (default: the one the file was embedded with)
     task: str = "classification"  # or regression (target_columns) or reconstruction (target_size)
     target_columns: list[str] = field(default_factory=list)
@@ -59,6 +63,10 @@ def check_options(request: TrainRequest) -> None:
         raise StitchError(f"--seed must fit in 64 bits, got {request.seed}")
     if not (math.isfinite(request.weight_decay) and request.weight_decay >= 0):
         raise StitchError(f"--weight-decay must be 0 or a positive finite number, got {request.weight_decay}")
+    for name in ("refine", "pool_rows"):
+        if getattr(request, name) < 0:
+            raise StitchError(f"--{name.replace('_', '-')} must be 0 (off) or more, "
+                              f"got {getattr(request, name)}")
     request.transform.check()
     task = get_task(request.task)
     task.check_arch(architecture(request))
@@ -194,6 +202,11 @@ def train_head(request: TrainRequest, rows=None) -> Head:
         from stitchcli.translate.maps import check_anchor_count
 
         check_anchor_count(len(anchor_embeddings), translate)
+    pool = None
+    if translate is not None and request.pool_rows:  # unpaired rows to refine its map with, later
+        from stitchcli.heads.pool import pool_sample
+
+        pool = pool_sample(file, request.pool_rows, request.seed)
     anchor_tensors: dict = {}
     carried = {}
     if source.relative is not None:  # the head carries its anchor set: it embeds them anywhere
@@ -216,12 +229,13 @@ def train_head(request: TrainRequest, rows=None) -> Head:
         # Adam's settings, for heads trained by it (closed-form logistic and prototype never use them).
         **({"epochs": request.epochs, "lr": request.lr, "batch_size": request.batch_size}
            if trained_by_adam(module) else {}),
-        temperature=temperature, translate=translate,
+        temperature=temperature, translate=translate, refine=None if translate is None else request.refine,
+        pool_rows=0 if pool is None else len(pool),
         relative=source.relative if request.space == "relative" or anchor_embeddings is not None else None,
         **carried,
     )
     return Head(path=Path(), meta=meta, module=module, anchor_embeddings=anchor_embeddings,
-                anchor_tensors=anchor_tensors)
+                anchor_tensors=anchor_tensors, pool_embeddings=pool)
 
 
 def train_scores(module: nn.Module, inputs, labels: torch.Tensor, task) -> dict[str, float]:  # noqa: ANN001

@@ -42,6 +42,7 @@ class PredictDataRequest:
     num_workers: int = 0
     chunk_size: int = 1024
     shard: Shard | None = None
+    refine: int | None = None  # None: the refinement rounds the head records
 
 
 def work_file(out: Path) -> Path:
@@ -86,7 +87,7 @@ def run_predict_on_data(request: PredictDataRequest) -> dict:
         embeddings, out = shard.path(work), shard.path(request.out)
     try:
         summary = run_predict(PredictRequest(head, embeddings, out, request.top_k, request.translate,
-                                             request.id_column))
+                                             request.id_column, request.refine))
     except StitchError:
         # A user's mistake found after embedding (an id column Parquet cannot hold, a head that cannot
         # read these vectors) fails the same way on every rerun: the work file would only be debris.

@@ -36,6 +36,7 @@ class RunRequest:
     similarity: str = defaults.SIMILARITY
     center: bool = defaults.CENTER
     transform: object | None = None  # a RelativeTransform for the relative heads (None: the defaults)
+    refine: int = defaults.REFINE_ROUNDS  # the most rounds the absolute heads refine their map by
 
 
 def file_stems(encoders: list[str]) -> list[str]:
@@ -95,7 +96,8 @@ def _head(request: RunRequest, train_file: Path, space: str, out: Path, anchors:
     training = TrainRequest(train_file, space, request.arch, defaults.HIDDEN, defaults.ACTIVATION,
                             defaults.EPOCHS, defaults.LR, defaults.BATCH_SIZE, seed=0, transform=transform,
                             translate=defaults.TRANSLATE if space == "absolute" else None,
-                            anchors=anchors)  # the head carries them: `stitch predict` uses it
+                            anchors=anchors,  # the head carries them: `stitch predict` uses it
+                            refine=request.refine)
     with events.quietly():  # no bar per head
         head = train_head(training)
     save_head(out, head)

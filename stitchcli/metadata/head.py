@@ -49,6 +49,11 @@ class HeadMeta:
     batch_size: int | None = None
     temperature: float | None = None  # prototype heads: how predict turns cosines into scores
     translate: str | None = None
+    # Translated heads: the most self-learning rounds their map is refined by on another encoder's file
+    # (``translate/refine.py``; None: not recorded, defaults.REFINE_ROUNDS), and the rows of their own
+    # encoder they carry for it (``pool_embeddings``).
+    refine: int | None = None
+    pool_rows: int = 0
     relative: RelativeSpec | None = None
     anchor_set: str | None = None  # the carried anchor set's metadata, as JSON (``anchors.carried``)
     anchor_samples: str | None = None  # "stored" or "none", copied from that set
@@ -77,7 +82,10 @@ class HeadMeta:
             "target_size": _text(self.target_size), "target_channels": _text(self.target_channels),
             "epochs": _text(self.epochs), "lr": _text(self.lr), "batch_size": _text(self.batch_size),
             "temperature": None if self.temperature is None else f"{self.temperature:.6g}",
-            "translate": self.translate, "anchor_set": self.anchor_set, "anchor_samples": self.anchor_samples,
+            "translate": self.translate,
+            "refine": _text(self.refine),
+            "pool_rows": str(self.pool_rows) if self.pool_rows else None,
+            "anchor_set": self.anchor_set, "anchor_samples": self.anchor_samples,
             **(self.relative.to_metadata() if self.relative is not None else {}),
         }
         return {**self.extra, **v.written(out)}
@@ -108,6 +116,8 @@ class HeadMeta:
             batch_size=v.bounded(meta, "batch_size", where, None, least=1),
             temperature=v.positive_number(meta, "temperature", where, None),
             translate=None if translate == "none" else translate,
+            refine=v.bounded(meta, "refine", where, None),
+            pool_rows=v.bounded(meta, "pool_rows", where, 0),
             relative=RelativeSpec.from_metadata(meta, where),
             anchor_set=v.text(meta, "anchor_set", where, None),
             anchor_samples=v.text(meta, "anchor_samples", where, None),

@@ -34,6 +34,14 @@ NEW_KEYS = {
     # Issue 28: an anchor set records the SHA-256 of its stored samples, so that samples replaced under
     # the same set fingerprint are refused when read (stitchcli/anchors/samples.py, ``samples_digest``).
     "samples_sha256": "added by issue 28 to anchor sets with stored samples",
+    # Issue 29: a translated head records how many refinement rounds its map may take and how many of
+    # its own train rows it keeps for that (stitchcli/heads/pool.py); evaluate --json rows say the rounds.
+    "refine": "added by issue 29 to translated heads and to evaluate --json rows",
+    "pool_rows": "added by issue 29 to translated heads that keep a pool of their train rows",
+}
+# Tensors new since the golden files were written, allowed where the golden file has none.
+NEW_TENSORS = {
+    "pool_embeddings": "added by issue 29: a seeded sample of a translated head's train rows (refinement)",
 }
 FLOAT_TOLERANCE = 1e-6  # evaluate --json numbers (sums over rows may be reordered); tensors are exact
 
@@ -89,7 +97,7 @@ def compare_tensors(name: str, old: dict, new: dict) -> list[str]:
     import torch
 
     out = [f"{name}: tensor '{k}' missing" for k in sorted(old.keys() - new.keys())]
-    out += [f"{name}: tensor '{k}' is new" for k in sorted(new.keys() - old.keys())]
+    out += [f"{name}: tensor '{k}' is new" for k in sorted(new.keys() - old.keys() - NEW_TENSORS.keys())]
     for key in sorted(old.keys() & new.keys()):
         a, b = old[key], new[key]
         if a.dtype != b.dtype or a.shape != b.shape:
@@ -105,7 +113,7 @@ def compare_json(where: str, old, new) -> list[str]:
     order, floats to ``FLOAT_TOLERANCE``, everything else exactly (including int vs float vs null)."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = [f"{where}.{k} missing" for k in old if k not in new]
-        out += [f"{where}.{k} is new" for k in new if k not in old]
+        out += [f"{where}.{k} is new" for k in new if k not in old and k not in NEW_KEYS]
         for key in old:
             if key in new:
                 out += compare_json(f"{where}.{key}", old[key], new[key])
