@@ -20,7 +20,7 @@ SEED = 0
 
 # What ``pair_signals`` returns, in this order (the table's rows, the calibration's names).
 SIGNAL_NAMES = ("heldout_match", "heldout_top5", "heldout_r2", "cluster_agreement", "pool_balance", "cka",
-                "knn_agreement")
+                "knn_agreement", "log_anchors")
 
 
 def folds(count: int, seed: int = SEED) -> list[torch.Tensor]:
@@ -209,6 +209,9 @@ def pair_signals(target_anchors: torch.Tensor, source_anchors: torch.Tensor,
     signals: dict[str, float | None] = dict.fromkeys(SIGNAL_NAMES)
     signals["cka"] = cka(target, source)
     signals["knn_agreement"] = knn_agreement(target, source)
+    # The anchor count itself: with few anchors a map leaves most of a space undetermined, and on every
+    # real case of-probe rose with it (benchmarks/check_calibration.py); log10, as it rose by factors.
+    signals["log_anchors"] = math.log10(len(target)) if len(target) else None
     if len(target) < MIN_FOLD_ANCHORS:
         return signals
     fitted = _fitted_folds(target, source, method)
