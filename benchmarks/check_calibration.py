@@ -59,13 +59,32 @@ def measure(cases, split: str, counts, method: str, mismatched: bool = False) ->
                     translate = fit_translation(method, sa, ta)
                     acc = accuracy(heads[h], translate(source.held_out.float()), data.held_out_labels)
                     signals = pair_signals(ta, sa, target.train.float(), source.held_out.float())
-                    rows.append({"case": case, "split": split, "anchors": k, "head": names[h],
-                                 "read": names[e], "method": method, "of_probe": acc / probe[e],
-                                 "mismatched": mismatched, **signals})
-                    shown = " ".join(f"{n} {signals[n]:.3f}" for n in SIGNAL_NAMES if signals.get(n) is not None)
-                    print(f"{case} {k} {names[h]} <- {names[e]}: of probe {acc / probe[e]:.3f} {shown}",
-                          file=sys.stderr, flush=True)
+                    rows.append(
+                        {
+                            "case": case,
+                            "split": split,
+                            "anchors": k,
+                            "head": names[h],
+                            "read": names[e],
+                            "method": method,
+                            "of_probe": acc / probe[e],
+                            "mismatched": mismatched,
+                            **signals,
+                        }
+                    )
+                    shown = " ".join(
+                        f"{n} {signals[n]:.3f}" for n in SIGNAL_NAMES if signals.get(n) is not None
+                    )
+                    print(
+                        f"{case} {k} {names[h]} <- {names[e]}: of probe {acc / probe[e]:.3f} {shown}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     return rows
+
+
+def measured(rows) -> list[float]:
+    return [r["of_probe"] for r in rows]
 
 
 def spearman(x: list[float], y: list[float]) -> float:
@@ -85,7 +104,10 @@ def fit(rows: list[dict], names: list[str]) -> dict:
     x = torch.tensor([[1.0] + [r[n] for n in names] for r in usable], dtype=torch.float64)
     y = torch.tensor([r["of_probe"] for r in usable], dtype=torch.float64)
     w = torch.linalg.lstsq(x, y[:, None]).solution[:, 0]
-    return {"intercept": round(float(w[0]), 4), "weights": {n: round(float(v), 4) for n, v in zip(names, w[1:])}}
+    return {
+        "intercept": round(float(w[0]), 4),
+        "weights": {n: round(float(v), 4) for n, v in zip(names, w[1:], strict=True)},
+    }
 
 
 def report(rows: list[dict], chosen: dict) -> None:
@@ -93,22 +115,29 @@ def report(rows: list[dict], chosen: dict) -> None:
     for name in (*SIGNAL_NAMES, "log_anchors"):
         pick = [r for r in rows if r.get(name) is not None]
         if len(pick) > 2:
-            print(f"  {name:18} Spearman {spearman([r[name] for r in pick], [r['of_probe'] for r in pick]):+.3f}")
+            print(f"  {name:18} Spearman {spearman([r[name] for r in pick], measured(pick)):+.3f}")
     predicted = [calibration.predict_of_probe(r, chosen) for r in rows]
     pick = [(p, r) for p, r in zip(predicted, rows, strict=True) if p is not None]
-    print(f"  forecast           Spearman {spearman([p for p, _ in pick], [r['of_probe'] for _, r in pick]):+.3f}"
-          f"  (calibration {json.dumps(chosen)})")
+    print(
+        f"  forecast           Spearman {spearman([p for p, _ in pick], measured(r for _, r in pick)):+.3f}"
+        f"  (calibration {json.dumps(chosen)})"
+    )
     bad = [(p, r) for p, r in pick if r["of_probe"] < 0.85]
     flagged = [1 for p, _ in bad if calibration.verdict_of(p) != "PASS"]
     good = [(p, r) for p, r in pick if r["of_probe"] >= 0.90]
     false_alarms = [1 for p, _ in good if calibration.verdict_of(p) == "FAIL"]
-    print(f"  pairs below 0.85 of probe: {len(bad)}, flagged (WARN or FAIL): {len(flagged)}; "
-          f"pairs at 0.90 or more called FAIL: {len(false_alarms)} of {len(good)}")
+    print(
+        f"  pairs below 0.85 of probe: {len(bad)}, flagged (WARN or FAIL): {len(flagged)}; "
+        f"pairs at 0.90 or more called FAIL: {len(false_alarms)} of {len(good)}"
+    )
     for count in sorted({r["anchors"] for r in rows}):
         sub = [(p, r) for p, r in pick if r["anchors"] == count]
         if len(sub) > 2:
-            print(f"    {count:4} anchors: Spearman {spearman([p for p, _ in sub], [r['of_probe'] for _, r in sub]):+.3f}"
-                  f", measured {min(r['of_probe'] for _, r in sub):.3f}–{max(r['of_probe'] for _, r in sub):.3f}")
+            print(
+                f"    {count:4} anchors: Spearman "
+                f"{spearman([p for p, _ in sub], measured(r for _, r in sub)):+.3f}"
+                f", measured {min(measured(r for _, r in sub)):.3f}–{max(measured(r for _, r in sub)):.3f}"
+            )
 
 
 def main() -> None:
@@ -122,8 +151,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the measured rows here")
     parser.add_argument("--rows", type=Path, help="read measured rows instead of measuring")
     args = parser.parse_args()
-    rows = json.loads(args.rows.read_text()) if args.rows else measure(args.cases, args.split, args.counts,
-                                                                       args.method, args.mismatched)
+    rows = (
+        json.loads(args.rows.read_text())
+        if args.rows
+        else measure(args.cases, args.split, args.counts, args.method, args.mismatched)
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     chosen = fit(rows, args.fit) if args.fit else calibration.CALIBRATION
