@@ -112,7 +112,7 @@ def fit(rows: list[dict], names: list[str]) -> dict:
 
 def report(rows: list[dict], chosen: dict) -> None:
     print(f"{len(rows)} pairs ({rows[0]['split']} rows)")
-    for name in (*SIGNAL_NAMES, "log_anchors"):
+    for name in SIGNAL_NAMES:
         pick = [r for r in rows if r.get(name) is not None]
         if len(pick) > 2:
             print(f"  {name:18} Spearman {spearman([r[name] for r in pick], measured(pick)):+.3f}")
