@@ -16,7 +16,7 @@ for ax, (name, path) in zip(
     (
         ("validation rows (fitted)", "benchmarks/results/check_calibration_validation.json"),
         ("test rows (reported)", "benchmarks/results/check_calibration_test.json"),
-    ),
+    ), strict=False,
 ):
     rows = json.load(open(path))
     for mism, marker, label in (
