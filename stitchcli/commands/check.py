@@ -55,6 +55,7 @@ SIGNAL_LABELS = {
     "heldout_r2": "held-out anchor R²", "cluster_agreement": "cluster agreement (k-means of A)",
     "pool_balance": "cluster balance of unpaired rows", "cka": "linear CKA of anchors",
     "knn_agreement": "anchor neighbour Jaccard (k = 10)",
+    "log_anchors": "anchors (log10 of the count)",
 }
 COLOURS = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
 
