@@ -40,8 +40,11 @@ def setup(tmp_path_factory, tiny_bert):
 
 def start(args, out: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # A suite started in the background (``nohup … &``) ignores SIGINT, and children inherit that: give
+    # the run Ctrl-C's default, as a terminal would, so the interruption is tested however pytest runs.
     return subprocess.Popen([sys.executable, "-m", "stitchcli", "embed", *args, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def stop_after_first_chunk(process: subprocess.Popen, partial: Path, sig: int) -> None:
