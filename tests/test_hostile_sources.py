@@ -108,23 +108,14 @@ def _parquet(path: Path, columns: dict[str, list], names: list[str] | None = Non
     return path
 
 
-def duplicate_csv_header(w, tmp):
-    source = tmp / "dup.csv"
-    source.write_text("text,text,label\na,b,x\nc,d,y\ne,f,x\n", encoding="utf-8")
-    return _anchors(tmp, "--dataset", source), "two columns named 'text'"
-
-
-def duplicate_tsv_label(w, tmp):
-    source = tmp / "dup.tsv"
-    source.write_text("text\tlabel\tlabel\na\tx\ty\nc\ty\tx\ne\tx\tx\n", encoding="utf-8")
-    return _anchors(tmp, "--dataset", source), "two columns named 'label'"
-
-
-def duplicate_jsonl_key(w, tmp):
-    source = tmp / "dup.jsonl"
-    source.write_text('{"text": "a", "label": "x"}\n{"text": "b", "text": "c", "label": "y"}\n'
-                      '{"text": "d", "label": "x"}\n', encoding="utf-8")
-    return _anchors(tmp, "--dataset", source), "line 2 has two columns named 'text'"
+def _written(name: str, text: str, expected: str):
+    """A source file written as ``text`` (exactly, not through a writer that would tidy it), refused
+    by `stitch anchors` with ``expected`` in the one error line."""
+    def case(w, tmp):
+        source = tmp / name
+        source.write_text(text, encoding="utf-8")
+        return _anchors(tmp, "--dataset", source), expected
+    return case
 
 
 def duplicate_parquet_column(w, tmp):
@@ -160,12 +151,6 @@ def _separator(char: str):
             assert json.loads(ok("info", tmp / "anchors.safetensors", "--json")) is not None
         return result, None
     return case
-
-
-def csv_row_past_the_header(w, tmp):
-    source = tmp / "extra.csv"
-    source.write_text("text,label\na film,fresh,and a stray field\nbad,rotten\ngood,fresh\n", encoding="utf-8")
-    return _anchors(tmp, "--dataset", source), "row 0 has 3 fields but the header names 2"
 
 
 def broken_save_to_disk_state(w, tmp):
@@ -262,9 +247,13 @@ def upper_case_safetensors_weights(w, tmp):
 
 
 CLI_CASES = {
-    "csv-duplicate-header": duplicate_csv_header,
-    "tsv-duplicate-header": duplicate_tsv_label,
-    "jsonl-duplicate-key": duplicate_jsonl_key,
+    "csv-duplicate-header": _written("dup.csv", "text,text,label\na,b,x\nc,d,y\ne,f,x\n",
+                                     "two columns named 'text'"),
+    "tsv-duplicate-header": _written("dup.tsv", "text\tlabel\tlabel\na\tx\ty\nc\ty\tx\ne\tx\tx\n",
+                                     "two columns named 'label'"),
+    "jsonl-duplicate-key": _written("dup.jsonl", '{"text": "a", "label": "x"}\n'
+                                    '{"text": "b", "text": "c", "label": "y"}\n{"text": "d", "label": "x"}\n',
+                                    "line 2 has two columns named 'text'"),
     "parquet-duplicate-column": duplicate_parquet_column,
     "jsonl-text-list": _text_value(["a", "b"]),
     "jsonl-text-object": _text_value({"a": 1}),
@@ -275,7 +264,8 @@ CLI_CASES = {
     "jsonl-u2028-in-a-string": _separator("\u2028"),
     "jsonl-u2029-in-a-string": _separator("\u2029"),
     "jsonl-nel-in-a-string": _separator("\x85"),
-    "csv-row-past-the-header": csv_row_past_the_header,
+    "csv-row-past-the-header": _written("extra.csv", "text,label\na film,fresh,and a stray field\n"
+                                        "bad,rotten\ngood,fresh\n", "row 0 has 3 fields but the header names 2"),
     "broken-save-to-disk-state": broken_save_to_disk_state,
     "empty-ids-npy": empty_ids_npy,
     "predict-ids-of-an-edited-source": predict_ids_of_an_edited_source,
