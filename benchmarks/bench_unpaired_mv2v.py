@@ -57,10 +57,8 @@ SEED = 0
 
 def load(path: Path) -> dict:
     with safe_open(str(path), "np") as handle:
-        meta = handle.metadata() or {}
         out = {"x": handle.get_tensor("embeddings").astype(np.float64), "y": handle.get_tensor("labels")}
         out["indices"] = handle.get_tensor("indices") if "indices" in handle.keys() else None
-    out["label_names"] = json.loads(meta.get("label_names", "[]"))
     return out
 
 
