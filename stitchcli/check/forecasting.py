@@ -28,8 +28,9 @@ class Forecast:
 
 def identical(target: torch.Tensor, source: torch.Tensor) -> bool:
     """Whether both sides embed the anchors the same (the head's own encoder), as the map fit judges it."""
-    return target.shape == source.shape and torch.allclose(target.float(), source.float(),
-                                                           rtol=1e-4, atol=1e-6)
+    from stitchcli.translate.maps import same_space
+
+    return same_space(source, target)
 
 
 def forecast(target_anchors: torch.Tensor, source_anchors: torch.Tensor,

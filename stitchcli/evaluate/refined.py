@@ -16,23 +16,20 @@ def head_map(head: Head, file: RowReader, method: str, refine: int | None = None
     rounds (None: what the head records) when the head carries pool rows. On the head's own encoder
     (identical anchors) the map stays the identity; a head without pool rows falls back to the plain
     map, with one warning."""
-    from stitchcli.translate.maps import fit_translation
+    from stitchcli.translate.maps import fit_translation, same_space
 
     source = file.read("anchor_embeddings").float()
     target = head.anchor_embeddings.float()
-    plain = fit_translation(method, source, target)
     rounds = head.refinement(refine)
-    # fit_translation returns its one identity for anchors identical to themselves: the same object
-    # for these anchors means the head's own encoder, which is never refined.
-    if rounds == 0 or plain is fit_translation(method, target, target):
-        return plain
+    if rounds == 0 or same_space(source, target):  # the head's own encoder is never refined
+        return fit_translation(method, source, target)
     if head.pool_embeddings is None:
         if NO_POOL not in head.warned:
             head.warned.add(NO_POOL)
             events.warn(f"head {head.path} carries no pool rows, so its map cannot be refined "
                         f"({rounds} rounds asked): using the plain {method} map "
                         "(train it again without --pool-rows 0 to refine)")
-        return plain
+        return fit_translation(method, source, target)
     from stitchcli.translate.refine import fit_refined
 
     cap = max(defaults.POOL_ROWS, head.meta.pool_rows)

@@ -152,7 +152,7 @@ def fit_translation(method: str, source: torch.Tensor, target: torch.Tensor) -> 
     fit = TRANSLATIONS.get(method)
     if source.shape[0] != target.shape[0]:
         raise StitchError("anchor embeddings to translate between have different anchor counts")
-    if source.shape == target.shape and torch.allclose(source.float(), target.float(), rtol=1e-4, atol=1e-6):
+    if same_space(source, target):
         return _identity
     check_anchor_count(len(source), method)
     for side, anchors in (("source", source), ("target", target)):
@@ -164,6 +164,13 @@ def fit_translation(method: str, source: torch.Tensor, target: torch.Tensor) -> 
                         f"{method} map fitted on them sends every row to one point, so stitched "
                         "predictions are at chance (choose other anchors: distinct samples)")
     return fit(source, target)
+
+
+def same_space(source: torch.Tensor, target: torch.Tensor) -> bool:
+    """Whether two anchor embeddings are one encoder's (equal up to float noise): a map between them is
+    the identity."""
+    return source.shape == target.shape and torch.allclose(source.float(), target.float(),
+                                                           rtol=1e-4, atol=1e-6)
 
 
 MIN_ANCHORS = 2  # a map is fitted on the anchors' spread around their mean: one anchor has none
