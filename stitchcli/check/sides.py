@@ -62,25 +62,18 @@ def check_pair(head_side: Path, file: Path) -> tuple[Side, Side]:
 def read_side(side: Side, pool_cap: int, seed: int = 0):  # noqa: ANN201 - (anchors, pool or None)
     """The anchor embeddings of ``side`` and at most ``pool_cap`` of its unpaired rows (a seeded
     sample; a head's ``pool_embeddings`` if it carries them, else None)."""
-    import torch
-
     if side.kind == "head":
         from stitchcli.heads import load_head
 
         head = load_head(side.path)
-        pool = getattr(head, "pool_embeddings", None)
+        pool = head.pool_embeddings
         return head.anchor_embeddings.float(), None if pool is None else pool.float()
+    from stitchcli.heads.pool import pool_sample
     from stitchcli.storage import open_rows
 
     rows = open_rows(side.path)
     anchors = rows.read(ANCHOR_TENSOR).float()
-    count = rows.num_rows
-    if count <= pool_cap:
-        positions = torch.arange(count)
-    else:
-        generator = torch.Generator().manual_seed(seed)
-        positions = torch.randperm(count, generator=generator)[:pool_cap].sort().values
-    return anchors, rows.take("embeddings", positions).float() if count else None
+    return anchors, pool_sample(rows, pool_cap, seed) if rows.num_rows else None
 
 
 def check_files(head_side: Path, file: Path):  # noqa: ANN201 - (Side, Side, Forecast)

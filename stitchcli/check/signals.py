@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from stitchcli.defaults import TRANSLATE
 from stitchcli.evaluate.compare import linear_cka, neighbour_jaccard
+from stitchcli.heads.pool import pool_positions
 
 FOLDS = 5
 MIN_FOLD_ANCHORS = 2 * FOLDS  # below this, the held-out signals are None
@@ -192,8 +193,7 @@ def sample_pool(rows: torch.Tensor | None, cap: int = POOL_CAP, seed: int = SEED
     """At most ``cap`` rows of ``rows`` (a seeded sample, in their order); None stays None."""
     if rows is None or len(rows) <= cap:
         return rows
-    chosen = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:cap]
-    return rows[chosen.sort().values]
+    return rows[pool_positions(len(rows), cap, seed)]
 
 
 def pair_signals(target_anchors: torch.Tensor, source_anchors: torch.Tensor,
